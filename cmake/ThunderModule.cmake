@@ -1,0 +1,46 @@
+# thunder_module(NAME [DEPS module...] [LIBS target...])
+#
+# Declares the library of src/NAME: every *.cc in the folder except *_test.cc and *_fuzz.cc.
+# DEPS are other Thunder modules and must come earlier in THUNDER_MODULE_ORDER (the dependency
+# order of DESIGN.md); LIBS are third-party targets. A module links only what it declares, and
+# tests/module_deps_check.cmake (run by ctest) refuses an #include of an undeclared module.
+# Unit tests beside the code (*_test.cc) become the executable thunder_NAME_test.
+set(THUNDER_MODULE_ORDER base crypto io content net handshake ipc executor ledger network
+                         runtime gateway node)
+
+function(thunder_module NAME)
+  cmake_parse_arguments(ARG "" "" "DEPS;LIBS;TEST_LIBS" ${ARGN})
+  list(FIND THUNDER_MODULE_ORDER ${NAME} _self)
+  if(_self EQUAL -1)
+    message(FATAL_ERROR "module '${NAME}' is not in THUNDER_MODULE_ORDER")
+  endif()
+  foreach(_dep IN LISTS ARG_DEPS)
+    list(FIND THUNDER_MODULE_ORDER ${_dep} _pos)
+    if(_pos EQUAL -1 OR NOT _pos LESS _self)
+      message(FATAL_ERROR "module '${NAME}' may not depend on '${_dep}' (see DESIGN.md order)")
+    endif()
+  endforeach()
+
+  file(GLOB _all CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
+  set(_src ${_all})
+  list(FILTER _src EXCLUDE REGEX "_(test|fuzz)\\.cc$")
+  set(_tests ${_all})
+  list(FILTER _tests INCLUDE REGEX "_test\\.cc$")
+
+  list(TRANSFORM ARG_DEPS PREPEND thunder_ OUTPUT_VARIABLE _dep_targets)
+  add_library(thunder_${NAME} STATIC ${_src})
+  target_include_directories(thunder_${NAME} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(thunder_${NAME} PUBLIC ${_dep_targets} ${ARG_LIBS})
+  set_property(GLOBAL APPEND PROPERTY THUNDER_MODULE_DEPS "${NAME}:${ARG_DEPS}")
+
+  if(_tests)
+    add_executable(thunder_${NAME}_test ${_tests})
+    target_link_libraries(thunder_${NAME}_test PRIVATE thunder_${NAME} ${ARG_TEST_LIBS}
+                          GTest::gtest GTest::gmock GTest::gtest_main)
+    target_compile_definitions(thunder_${NAME}_test PRIVATE
+      THUNDER_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+      THUNDER_FIXTURES_DIR="${PROJECT_SOURCE_DIR}/../shared/fixtures")
+    gtest_discover_tests(thunder_${NAME}_test DISCOVERY_TIMEOUT 60
+                         PROPERTIES LABELS "unit;${NAME}" TIMEOUT 300)
+  endif()
+endfunction()
