@@ -4,7 +4,7 @@
 # DEPS are other Thunder modules and must come earlier in THUNDER_MODULE_ORDER (the dependency
 # order of DESIGN.md); LIBS are third-party targets. A module links only what it declares, and
 # tests/module_deps_check.cmake (run by ctest) refuses an #include of an undeclared module.
-# Unit tests beside the code (*_test.cc) become the executable thunder_NAME_test.
+# Each unit test file beside the code (x_test.cc) becomes the executable thunder_NAME_x_test.
 set(THUNDER_MODULE_ORDER base crypto io content net handshake ipc executor ledger network
                          runtime gateway node)
 
@@ -33,14 +33,17 @@ function(thunder_module NAME)
   target_link_libraries(thunder_${NAME} PUBLIC ${_dep_targets} ${ARG_LIBS})
   set_property(GLOBAL APPEND PROPERTY THUNDER_MODULE_DEPS "${NAME}:${ARG_DEPS}")
 
-  if(_tests)
-    add_executable(thunder_${NAME}_test ${_tests})
-    target_link_libraries(thunder_${NAME}_test PRIVATE thunder_${NAME} ${ARG_TEST_LIBS}
+  # One test executable per *_test.cc, so a module's test files build and fail independently.
+  foreach(_test IN LISTS _tests)
+    get_filename_component(_stem ${_test} NAME_WE)
+    set(_exe thunder_${NAME}_${_stem})
+    add_executable(${_exe} ${_test})
+    target_link_libraries(${_exe} PRIVATE thunder_${NAME} ${ARG_TEST_LIBS}
                           GTest::gtest GTest::gmock GTest::gtest_main)
-    target_compile_definitions(thunder_${NAME}_test PRIVATE
+    target_compile_definitions(${_exe} PRIVATE
       THUNDER_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
       THUNDER_FIXTURES_DIR="${PROJECT_SOURCE_DIR}/../shared/fixtures")
-    gtest_discover_tests(thunder_${NAME}_test DISCOVERY_TIMEOUT 60
+    gtest_discover_tests(${_exe} DISCOVERY_TIMEOUT 60
                          PROPERTIES LABELS "unit;${NAME}" TIMEOUT 300)
-  endif()
+  endforeach()
 endfunction()
