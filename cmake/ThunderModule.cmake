@@ -28,9 +28,15 @@ function(thunder_module NAME)
   list(FILTER _tests INCLUDE REGEX "_test\\.cc$")
 
   list(TRANSFORM ARG_DEPS PREPEND thunder_ OUTPUT_VARIABLE _dep_targets)
-  add_library(thunder_${NAME} STATIC ${_src})
-  target_include_directories(thunder_${NAME} PUBLIC ${PROJECT_SOURCE_DIR}/src)
-  target_link_libraries(thunder_${NAME} PUBLIC ${_dep_targets} ${ARG_LIBS})
+  if(_src)
+    add_library(thunder_${NAME} STATIC ${_src})
+    set(_scope PUBLIC)
+  else()  # a module that is still only headers
+    add_library(thunder_${NAME} INTERFACE)
+    set(_scope INTERFACE)
+  endif()
+  target_include_directories(thunder_${NAME} ${_scope} ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(thunder_${NAME} ${_scope} ${_dep_targets} ${ARG_LIBS})
   set_property(GLOBAL APPEND PROPERTY THUNDER_MODULE_DEPS "${NAME}:${ARG_DEPS}")
 
   # One test executable per *_test.cc, so a module's test files build and fail independently.

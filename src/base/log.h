@@ -16,6 +16,15 @@
 
 namespace thunder::log {
 
+// The level names THUNDER_LOG accepts.
+namespace levels {
+inline constexpr auto trace = spdlog::level::trace;
+inline constexpr auto debug = spdlog::level::debug;
+inline constexpr auto info = spdlog::level::info;
+inline constexpr auto warn = spdlog::level::warn;
+inline constexpr auto error = spdlog::level::err;
+}  // namespace levels
+
 // Parses and applies a filter: a default level optionally followed by category=level pairs,
 // separated by commas. Levels: trace, debug, info, warn, error, off.
 // kInvalidArgument (naming the bad part) on an unknown level or a malformed pair.
@@ -29,7 +38,7 @@ std::shared_ptr<spdlog::logger> category(std::string_view name);
 #define THUNDER_LOG(level, category_name, ...)                                               \
   do {                                                                                       \
     static const auto thunder_logger_ = ::thunder::log::category(category_name);             \
-    if (thunder_logger_->should_log(::spdlog::level::level)) {                               \
-      thunder_logger_->log(::spdlog::level::level, __VA_ARGS__);                             \
+    if (thunder_logger_->should_log(::thunder::log::levels::level)) {                               \
+      thunder_logger_->log(::thunder::log::levels::level, __VA_ARGS__);                             \
     }                                                                                        \
   } while (false)

@@ -1,0 +1,36 @@
+// offload(): runs a blocking function on the runtime's blocking pool from a coroutine and resumes
+// on the coroutine's own loop with the function's result.
+//
+//   Result<BlobId> id = co_await io::offload(runtime.blockingPool(), [path] { return hashFile(path); });
+//
+// The function must not throw; its result type must be movable.
+#pragma once
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <type_traits>
+#include <utility>
+
+namespace thunder::io {
+
+template <typename F>
+boost::asio::awaitable<std::invoke_result_t<F>> offload(boost::asio::thread_pool& pool, F fn) {
+  using R = std::invoke_result_t<F>;
+  auto initiation = [&pool](auto handler, F fn) {
+    boost::asio::post(pool, [fn = std::move(fn), handler = std::move(handler)]() mutable {
+      R result = fn();
+      auto home = boost::asio::get_associated_executor(handler);
+      boost::asio::dispatch(home, [handler = std::move(handler), result = std::move(result)]() mutable {
+        std::move(handler)(std::move(result));
+      });
+    });
+  };
+  co_return co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(R)>(
+      std::move(initiation), boost::asio::use_awaitable, std::move(fn));
+}
+
+}  // namespace thunder::io
