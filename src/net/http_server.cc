@@ -46,15 +46,24 @@ struct HttpServer::State {
 
 namespace {
 
+enum class BodyMode { kSend, kHeadersOnly };  // kHeadersOnly answers HEAD
+
 http::response<http::string_body> toBeast(HttpResponse response, unsigned version, bool keep_alive,
-                                          const std::string& server_name) {
+                                          const std::string& server_name,
+                                          BodyMode mode = BodyMode::kSend) {
   http::response<http::string_body> out{static_cast<http::status>(response.status), version};
   out.set(http::field::server, server_name);
   out.set(http::field::content_type, response.content_type);
   for (auto& [name, value] : response.headers) out.insert(name, value);
   out.body() = std::move(response.body);
   out.keep_alive(keep_alive);
-  out.prepare_payload();
+  if (mode == BodyMode::kHeadersOnly) {
+    const size_t length = out.body().size();
+    out.body().clear();
+    out.content_length(length);
+  } else {
+    out.prepare_payload();
+  }
   return out;
 }
 
@@ -106,10 +115,17 @@ asio::awaitable<void> serveConnection(std::shared_ptr<HttpServer::State> state, 
     auto request = parser.release();
     const bool keep_alive = request.keep_alive();
     const unsigned version = request.version();
+    const BodyMode mode =
+        request.method() == http::verb::head ? BodyMode::kHeadersOnly : BodyMode::kSend;
     HttpResponse handled = state->handler(fromBeast(std::move(request)));
-    auto response = toBeast(std::move(handled), version, keep_alive, state->options.server_name);
+    auto response =
+        toBeast(std::move(handled), version, keep_alive, state->options.server_name, mode);
+    http::response_serializer<http::string_body> serializer(response);
+    if (mode == BodyMode::kHeadersOnly) serializer.split(true);
     auto [write_ec, written] =
-        co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
+        mode == BodyMode::kHeadersOnly
+            ? co_await http::async_write_header(stream, serializer, asio::as_tuple(asio::use_awaitable))
+            : co_await http::async_write(stream, serializer, asio::as_tuple(asio::use_awaitable));
     if (write_ec || !keep_alive) break;
   }
   boost::system::error_code ignored;

@@ -1,0 +1,170 @@
+#include "node/config.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace thunder::node {
+namespace {
+
+enum class KeyType { kString, kInteger };
+
+// One configuration key: where it lives, what it means, and how it maps onto NodeOptions.
+struct ConfigKey {
+  std::string_view section;
+  std::string_view name;
+  std::string_view comment;
+  KeyType type;
+  std::function<std::string(const NodeOptions&)> render;  // TOML value text
+  std::function<void(NodeOptions&, const toml::node&)> apply;  // type already checked
+};
+
+std::string quoted(const std::string& s) {
+  std::ostringstream out;
+  out << toml::value<std::string>(s);
+  return out.str();
+}
+
+const std::vector<ConfigKey>& configKeys() {
+  static const std::vector<ConfigKey> keys = {
+      {"node", "data_dir", "Where keys, content and state live. \"~\" is your home directory.",
+       KeyType::kString, [](const NodeOptions& o) { return quoted(o.data_dir.string()); },
+       [](NodeOptions& o, const toml::node& v) { o.data_dir = *v.value<std::string>(); }},
+      {"node", "shutdown_grace_ms", "How long a graceful shutdown may take before the node exits anyway.",
+       KeyType::kInteger, [](const NodeOptions& o) { return std::to_string(o.shutdown_grace.count()); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.shutdown_grace = std::chrono::milliseconds(*v.value<int64_t>());
+       }},
+      {"log", "level", "trace, debug, info, warn, error or off; per module: \"info,content=debug\".",
+       KeyType::kString, [](const NodeOptions& o) { return quoted(o.log_level); },
+       [](NodeOptions& o, const toml::node& v) { o.log_level = *v.value<std::string>(); }},
+      {"runtime", "loop_threads", "Event-loop threads; 0 means one per CPU core.", KeyType::kInteger,
+       [](const NodeOptions& o) { return std::to_string(o.runtime.loop_threads); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.runtime.loop_threads = static_cast<size_t>(*v.value<int64_t>());
+       }},
+      {"runtime", "blocking_threads", "Threads for blocking work (disk sync, hashing).",
+       KeyType::kInteger,
+       [](const NodeOptions& o) { return std::to_string(o.runtime.blocking_threads); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.runtime.blocking_threads = static_cast<size_t>(*v.value<int64_t>());
+       }},
+      {"admin", "listen", "Admin HTTP API (/health, /metrics, /status). Keep it on loopback.",
+       KeyType::kString, [](const NodeOptions& o) { return quoted(o.admin.listen); },
+       [](NodeOptions& o, const toml::node& v) { o.admin.listen = *v.value<std::string>(); }},
+      {"admin", "max_connections", "Concurrent admin connections; more are closed at once.",
+       KeyType::kInteger, [](const NodeOptions& o) { return std::to_string(o.admin.max_connections); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.admin.max_connections = static_cast<size_t>(*v.value<int64_t>());
+       }},
+      {"admin", "idle_timeout_ms", "An admin connection idle this long is closed.",
+       KeyType::kInteger,
+       [](const NodeOptions& o) { return std::to_string(o.admin.idle_timeout.count()); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.admin.idle_timeout = std::chrono::milliseconds(*v.value<int64_t>());
+       }},
+  };
+  return keys;
+}
+
+const ConfigKey* findKey(std::string_view section, std::string_view name) {
+  for (const ConfigKey& key : configKeys()) {
+    if (key.section == section && key.name == name) return &key;
+  }
+  return nullptr;
+}
+
+bool hasSection(std::string_view section) {
+  for (const ConfigKey& key : configKeys()) {
+    if (key.section == section) return true;
+  }
+  return false;
+}
+
+std::string where(std::string_view source, const toml::node& node) {
+  const auto& begin = node.source().begin;
+  return begin.line ? fmt::format("{}:{}", source, begin.line) : std::string(source);
+}
+
+}  // namespace
+
+Result<NodeOptions> parseConfig(std::string_view toml_text, std::string_view source) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source);
+  } catch (const toml::parse_error& e) {
+    return fail(ErrorCode::kInvalidArgument, "{}:{}: {}", source, e.source().begin.line,
+                e.description());
+  }
+
+  NodeOptions options;
+  for (const auto& [section_key, section_node] : root) {
+    const std::string_view section = section_key.str();
+    const toml::table* table = section_node.as_table();
+    if (!hasSection(section)) {
+      return fail(ErrorCode::kInvalidArgument, "{}: unknown section '{}'",
+                  where(source, section_node), section);
+    }
+    if (!table) {
+      return fail(ErrorCode::kInvalidArgument, "{}: '{}' must be a table ([{}])",
+                  where(source, section_node), section, section);
+    }
+    for (const auto& [name_key, value] : *table) {
+      const std::string_view name = name_key.str();
+      const ConfigKey* key = findKey(section, name);
+      if (!key) {
+        return fail(ErrorCode::kInvalidArgument, "{}: unknown key '{}.{}'", where(source, value),
+                    section, name);
+      }
+      const bool type_ok = key->type == KeyType::kString ? value.is_string() : value.is_integer();
+      if (!type_ok) {
+        return fail(ErrorCode::kInvalidArgument, "{}: '{}.{}' must be {}", where(source, value),
+                    section, name, key->type == KeyType::kString ? "a string" : "an integer");
+      }
+      if (key->type == KeyType::kInteger && *value.value<int64_t>() < 0) {
+        return fail(ErrorCode::kInvalidArgument, "{}: '{}.{}' must not be negative",
+                    where(source, value), section, name);
+      }
+      key->apply(options, value);
+    }
+  }
+  if (auto ok = validateOptions(options); !ok) {
+    return fail(ok.error().withContext(source));
+  }
+  return options;
+}
+
+Result<NodeOptions> loadConfigFile(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) {
+      return fail(ErrorCode::kNotFound, "config file {} does not exist (create one with `thunder init`)",
+                  file.string());
+    }
+    return failErrno(errno, fmt::format("cannot read config file {}", file.string()));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parseConfig(text.str(), file.string());
+}
+
+std::string renderConfig(const NodeOptions& options) {
+  std::string out =
+      "# Thunder node configuration. Every key is optional: the value shown here is the\n"
+      "# default unless you changed it. Keys are documented in docs/config.md.\n";
+  std::string_view section;
+  for (const ConfigKey& key : configKeys()) {
+    if (key.section != section) {
+      section = key.section;
+      out += fmt::format("\n[{}]\n", section);
+    }
+    out += fmt::format("# {}\n{} = {}\n", key.comment, key.name, key.render(options));
+  }
+  return out;
+}
+
+}  // namespace thunder::node

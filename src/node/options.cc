@@ -1,0 +1,57 @@
+#include "node/options.h"
+
+#include <cstdlib>
+
+#include "base/log.h"
+#include "net/endpoint.h"
+
+namespace thunder::node {
+
+Result<void> validateOptions(const NodeOptions& options) {
+  if (options.data_dir.empty()) {
+    return fail(ErrorCode::kInvalidArgument, "node.data_dir: must not be empty");
+  }
+  if (options.shutdown_grace.count() < 100 || options.shutdown_grace.count() > 600'000) {
+    return fail(ErrorCode::kInvalidArgument,
+                "node.shutdown_grace_ms: {} is out of range (100 to 600000)",
+                options.shutdown_grace.count());
+  }
+  if (auto ok = log::configureLogging(options.log_level); !ok) {
+    return fail(ok.error().withContext("log.level"));
+  }
+  if (options.runtime.loop_threads > 256) {
+    return fail(ErrorCode::kInvalidArgument, "runtime.loop_threads: {} is out of range (0 to 256)",
+                options.runtime.loop_threads);
+  }
+  if (options.runtime.blocking_threads < 1 || options.runtime.blocking_threads > 256) {
+    return fail(ErrorCode::kInvalidArgument,
+                "runtime.blocking_threads: {} is out of range (1 to 256)",
+                options.runtime.blocking_threads);
+  }
+  if (auto ok = net::parseEndpoint(options.admin.listen); !ok) {
+    return fail(ok.error().withContext("admin.listen"));
+  }
+  if (options.admin.max_connections < 1 || options.admin.max_connections > 100'000) {
+    return fail(ErrorCode::kInvalidArgument,
+                "admin.max_connections: {} is out of range (1 to 100000)",
+                options.admin.max_connections);
+  }
+  if (options.admin.idle_timeout.count() < 10) {
+    return fail(ErrorCode::kInvalidArgument, "admin.idle_timeout_ms: {} is below 10",
+                options.admin.idle_timeout.count());
+  }
+  return {};
+}
+
+std::filesystem::path resolveDataDir(const std::filesystem::path& data_dir) {
+  std::string text = data_dir.string();
+  if (text == "~" || text.starts_with("~/")) {
+    const char* home = std::getenv("HOME");
+    text = std::string(home && *home ? home : "/") + text.substr(1);
+  }
+  std::error_code ec;
+  auto absolute = std::filesystem::absolute(text, ec);
+  return ec ? std::filesystem::path(text) : absolute.lexically_normal();
+}
+
+}  // namespace thunder::node

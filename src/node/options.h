@@ -1,0 +1,36 @@
+// NodeOptions: the one validated options tree a node is built from.
+//
+// Every field has an in-class default: a node with default options is the `make run` node.
+// node/config.h reads it from TOML and renders it back; validateOptions() checks it.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "base/result.h"
+#include "io/runtime.h"
+
+namespace thunder::node {
+
+struct AdminOptions {
+  std::string listen = "127.0.0.1:4240";  // loopback by default: the admin API is for operators
+  size_t max_connections = 64;
+  std::chrono::milliseconds idle_timeout{30'000};
+};
+
+struct NodeOptions {
+  std::filesystem::path data_dir = "~/.thunder";  // "~" is the user's home directory
+  std::chrono::milliseconds shutdown_grace{5'000};
+  std::string log_level = "info";  // "info", or "info,content=debug,net=warn"
+  io::RuntimeOptions runtime;
+  AdminOptions admin;
+};
+
+// Checks every field; kInvalidArgument naming the config key ("admin.listen: ...").
+Result<void> validateOptions(const NodeOptions& options);
+
+// data_dir with a leading "~" replaced by $HOME, made absolute.
+std::filesystem::path resolveDataDir(const std::filesystem::path& data_dir);
+
+}  // namespace thunder::node
