@@ -37,7 +37,8 @@ function(thunder_module NAME)
   endif()
   target_include_directories(thunder_${NAME} ${_scope} ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(thunder_${NAME} ${_scope} ${_dep_targets} ${ARG_LIBS})
-  set_property(GLOBAL APPEND PROPERTY THUNDER_MODULE_DEPS "${NAME}:${ARG_DEPS}")
+  string(REPLACE ";" "," _deps_csv "${ARG_DEPS}")
+  set_property(GLOBAL APPEND PROPERTY THUNDER_MODULE_DEPS "${NAME}:${_deps_csv}")
 
   # One test executable per *_test.cc, so a module's test files build and fail independently.
   foreach(_test IN LISTS _tests)

@@ -51,6 +51,7 @@ asio::awaitable<Result<HttpResponse>> exchange(asio::ip::tcp::endpoint endpoint,
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(options.max_body_bytes);
+  if (out.method() == http::verb::head) parser.skip(true);  // a HEAD response has no body
   auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
   if (read_ec) co_return tl::unexpected(exchangeError(read_ec, address));
 
