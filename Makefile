@@ -27,6 +27,17 @@ test: build
 bench: build
 	@bench/run $(BUILD_DIR)
 
+# Builds every fuzz target with clang + libFuzzer + ASan/UBSan and runs each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 120
+fuzz: setup
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DTHUNDER_FUZZ=ON -DTHUNDER_WERROR=OFF >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target $$(cd tests/fuzz && ls *_fuzz.cc | sed 's/\(.*\)_fuzz.cc/fuzz_\1/')
+	@for t in tests/fuzz/*_fuzz.cc; do n=$$(basename $$t _fuzz.cc); mkdir -p build-fuzz/corpus/$$n; \
+	  echo "fuzzing $$n for $(FUZZ_SECONDS) s"; \
+	  build-fuzz/tests/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    build-fuzz/corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
+
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
 
