@@ -26,8 +26,8 @@ Result<node::NodeOptions> loadOptions(const GlobalFlags& flags) {
   if (!flags.config.empty()) {
     THUNDER_ASSIGN_OR_RETURN(options, node::loadConfigFile(flags.config));
   } else {
-    const auto dir = node::resolveDataDir(flags.data_dir.empty() ? options.data_dir
-                                                                 : std::filesystem::path(flags.data_dir));
+    const auto dir = node::resolveDataDir(
+        flags.data_dir.empty() ? options.data_dir : std::filesystem::path(flags.data_dir));
     std::error_code ec;
     if (std::filesystem::exists(node::configFileIn(dir), ec)) {
       THUNDER_ASSIGN_OR_RETURN(options, node::loadConfigFile(node::configFileIn(dir)));

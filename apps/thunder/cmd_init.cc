@@ -70,7 +70,8 @@ int initDataDir(const GlobalFlags& flags, const InitFlags& init) {
 
 void addInitCommand(CLI::App& app, const GlobalFlags& flags, int* exit_code) {
   auto init = std::make_shared<InitFlags>();
-  CLI::App* cmd = app.add_subcommand("init", "Create the data dir with a config file and a node key");
+  CLI::App* cmd =
+      app.add_subcommand("init", "Create the data dir with a config file and a node key");
   cmd->add_flag("--dev", init->dev, "Development defaults: debug logs, any free admin port");
   cmd->add_flag("--json", init->json, "Print the result as JSON");
   cmd->footer(

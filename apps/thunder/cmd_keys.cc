@@ -69,9 +69,10 @@ void addKeysCommand(CLI::App& app, const GlobalFlags& flags, int* exit_code) {
   show->add_flag("--json", keys->json, "Print {\"public_key\", \"file\"} as JSON");
   show->callback([&flags, keys, exit_code] { *exit_code = showKey(flags, *keys); });
 
-  CLI::App* generate = cmd->add_subcommand(
-      "generate", "Create a new key file (never overwrites one that exists)");
-  generate->add_option("-o,--out", keys->out, "Key file to create (default: the data dir's node key)");
+  CLI::App* generate =
+      cmd->add_subcommand("generate", "Create a new key file (never overwrites one that exists)");
+  generate->add_option("-o,--out", keys->out,
+                       "Key file to create (default: the data dir's node key)");
   generate->add_flag("--json", keys->json, "Print {\"public_key\", \"file\"} as JSON");
   generate->callback([&flags, keys, exit_code] { *exit_code = generateKey(flags, *keys); });
 }

@@ -16,16 +16,19 @@ struct RunFlags {
 
 void printReady(const node::ReadyInfo& info, const RunFlags& run) {
   if (run.json) {
-    nlohmann::json ready = {{"event", "ready"},       {"version", info.version},
-                            {"node_key", info.node_key}, {"data_dir", info.data_dir},
-                            {"admin", info.admin_address}, {"pid", ::getpid()}};
+    nlohmann::json ready = {
+        {"event", "ready"},          {"version", info.version},     {"node_key", info.node_key},
+        {"data_dir", info.data_dir}, {"admin", info.admin_address}, {"pid", ::getpid()}};
     std::printf("%s\n", ready.dump().c_str());
   } else {
     std::printf("thunder %s is running\n", info.version.c_str());
-    if (info.key_created) std::printf("  new node key  %s (saved in the data dir)\n", info.node_key.c_str());
-    else std::printf("  node key      %s\n", info.node_key.c_str());
+    if (info.key_created)
+      std::printf("  new node key  %s (saved in the data dir)\n", info.node_key.c_str());
+    else
+      std::printf("  node key      %s\n", info.node_key.c_str());
     std::printf("  data dir      %s\n", info.data_dir.c_str());
-    std::printf("  admin API     http://%s  (/health /metrics /status)\n", info.admin_address.c_str());
+    std::printf("  admin API     http://%s  (/health /metrics /status)\n",
+                info.admin_address.c_str());
     std::printf("Press Ctrl-C to stop.\n");
   }
   std::fflush(stdout);

@@ -44,7 +44,8 @@ void printHuman(const nlohmann::json& status) {
   }
   if (status.contains("components")) {
     for (const auto& c : status["components"]) {
-      std::printf("  component  %s: %s\n", c.value("name", "?").c_str(), c.value("state", "?").c_str());
+      std::printf("  component  %s: %s\n", c.value("name", "?").c_str(),
+                  c.value("state", "?").c_str());
     }
   }
 }
@@ -63,8 +64,8 @@ int showStatus(const GlobalFlags& flags, const StatusFlags& opts) {
     return reportError(response.error().withContext("cannot reach the node's admin API"));
   }
   if (response->status != 200) {
-    return reportError(Error{ErrorCode::kUnavailable,
-                             fmt::format("the node at {} answered HTTP {}", address, response->status)});
+    return reportError(Error{ErrorCode::kUnavailable, fmt::format("the node at {} answered HTTP {}",
+                                                                  address, response->status)});
   }
   auto status = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   if (status.is_discarded()) {

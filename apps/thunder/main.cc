@@ -7,7 +7,8 @@
 int main(int argc, char** argv) {
   using namespace thunder::cli;
   CLI::App app{
-      "Thunder: a node of a decentralized edge network of verifiable, content-addressed services.\n"};
+      "Thunder: a node of a decentralized edge network of verifiable, content-addressed "
+      "services.\n"};
   app.footer(
       "Examples:\n"
       "  thunder init                 write ~/.thunder/config.toml and a node key\n"

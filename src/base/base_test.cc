@@ -75,7 +75,8 @@ TEST(Metrics, RendersPrometheusText) {
   MetricsRegistry registry;
   registry.counter("thunder_requests_total", "Requests.", {{"route", "health"}}).add(3);
   int owner = 0;
-  registry.gauge("thunder_up", "Up.", {{"component", "a\"b"}}, [] { return 1.0; }, &owner);
+  registry.gauge(
+      "thunder_up", "Up.", {{"component", "a\"b"}}, [] { return 1.0; }, &owner);
   const std::string text = registry.render();
   EXPECT_NE(text.find("# TYPE thunder_requests_total counter\n"), std::string::npos);
   EXPECT_NE(text.find("thunder_requests_total{route=\"health\"} 3\n"), std::string::npos);

@@ -6,9 +6,9 @@ namespace thunder::detail {
 [[noreturn]] void checkFailed(const char* condition, const char* why, const char* file, int line);
 }  // namespace thunder::detail
 
-#define THUNDER_CHECK(cond, why)                                                \
-  do {                                                                          \
-    if (!(cond)) [[unlikely]] {                                                 \
-      ::thunder::detail::checkFailed(#cond, (why), __FILE__, __LINE__);         \
-    }                                                                           \
+#define THUNDER_CHECK(cond, why)                                        \
+  do {                                                                  \
+    if (!(cond)) [[unlikely]] {                                         \
+      ::thunder::detail::checkFailed(#cond, (why), __FILE__, __LINE__); \
+    }                                                                   \
   } while (false)

@@ -35,10 +35,10 @@ std::shared_ptr<spdlog::logger> category(std::string_view name);
 
 }  // namespace thunder::log
 
-#define THUNDER_LOG(level, category_name, ...)                                               \
-  do {                                                                                       \
-    static const auto thunder_logger_ = ::thunder::log::category(category_name);             \
-    if (thunder_logger_->should_log(::thunder::log::levels::level)) {                               \
-      thunder_logger_->log(::thunder::log::levels::level, __VA_ARGS__);                             \
-    }                                                                                        \
+#define THUNDER_LOG(level, category_name, ...)                                   \
+  do {                                                                           \
+    static const auto thunder_logger_ = ::thunder::log::category(category_name); \
+    if (thunder_logger_->should_log(::thunder::log::levels::level)) {            \
+      thunder_logger_->log(::thunder::log::levels::level, __VA_ARGS__);          \
+    }                                                                            \
   } while (false)

@@ -78,7 +78,8 @@ void MetricsRegistry::gauge(const std::string& name, const std::string& help, Me
 void MetricsRegistry::removeMetrics(const void* owner) {
   std::lock_guard lock(mutex_);
   for (auto it = families_.begin(); it != families_.end();) {
-    std::erase_if(it->second.series, [&](const Series& s) { return s.owner == owner && !s.counter; });
+    std::erase_if(it->second.series,
+                  [&](const Series& s) { return s.owner == owner && !s.counter; });
     it = it->second.series.empty() ? families_.erase(it) : std::next(it);
   }
 }

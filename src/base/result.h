@@ -30,7 +30,9 @@ tl::unexpected<Error> fail(ErrorCode code, fmt::format_string<Args...> format, A
   return tl::unexpected(Error{code, fmt::format(format, std::forward<Args>(args)...)});
 }
 
-inline tl::unexpected<Error> fail(Error error) { return tl::unexpected(std::move(error)); }
+inline tl::unexpected<Error> fail(Error error) {
+  return tl::unexpected(std::move(error));
+}
 
 // Maps an errno value to the closest ErrorCode.
 ErrorCode errorCodeFromErrno(int errno_value);
@@ -46,33 +48,33 @@ tl::unexpected<Error> failErrorCode(const std::error_code& ec, std::string_view 
 #define THUNDER_CONCAT_INNER_(a, b) a##b
 #define THUNDER_CONCAT_(a, b) THUNDER_CONCAT_INNER_(a, b)
 
-#define THUNDER_TRY(expr)                                                  \
-  do {                                                                     \
-    auto&& thunder_try_result_ = (expr);                                   \
-    if (!thunder_try_result_) {                                            \
-      return ::tl::unexpected(std::move(thunder_try_result_).error());     \
-    }                                                                      \
+#define THUNDER_TRY(expr)                                              \
+  do {                                                                 \
+    auto&& thunder_try_result_ = (expr);                               \
+    if (!thunder_try_result_) {                                        \
+      return ::tl::unexpected(std::move(thunder_try_result_).error()); \
+    }                                                                  \
   } while (false)
 
-#define THUNDER_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)          \
-  auto tmp = (expr);                                            \
-  if (!tmp) return ::tl::unexpected(std::move(tmp).error());    \
+#define THUNDER_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)       \
+  auto tmp = (expr);                                         \
+  if (!tmp) return ::tl::unexpected(std::move(tmp).error()); \
   lhs = std::move(tmp).value()
 
 #define THUNDER_ASSIGN_OR_RETURN(lhs, expr) \
   THUNDER_ASSIGN_OR_RETURN_IMPL_(THUNDER_CONCAT_(thunder_result_, __LINE__), lhs, expr)
 
-#define THUNDER_CO_TRY(expr)                                               \
-  do {                                                                     \
-    auto&& thunder_try_result_ = (expr);                                   \
-    if (!thunder_try_result_) {                                            \
-      co_return ::tl::unexpected(std::move(thunder_try_result_).error());  \
-    }                                                                      \
+#define THUNDER_CO_TRY(expr)                                              \
+  do {                                                                    \
+    auto&& thunder_try_result_ = (expr);                                  \
+    if (!thunder_try_result_) {                                           \
+      co_return ::tl::unexpected(std::move(thunder_try_result_).error()); \
+    }                                                                     \
   } while (false)
 
-#define THUNDER_CO_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)         \
-  auto tmp = (expr);                                              \
-  if (!tmp) co_return ::tl::unexpected(std::move(tmp).error());   \
+#define THUNDER_CO_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)       \
+  auto tmp = (expr);                                            \
+  if (!tmp) co_return ::tl::unexpected(std::move(tmp).error()); \
   lhs = std::move(tmp).value()
 
 #define THUNDER_CO_ASSIGN_OR_RETURN(lhs, expr) \

@@ -24,7 +24,9 @@ class FixedBytes {
   static constexpr size_t kSize = N;
 
   constexpr FixedBytes() = default;
-  explicit FixedBytes(std::span<const uint8_t, N> bytes) { std::memcpy(bytes_.data(), bytes.data(), N); }
+  explicit FixedBytes(std::span<const uint8_t, N> bytes) {
+    std::memcpy(bytes_.data(), bytes.data(), N);
+  }
 
   // Parses exactly 2*N hex digits.
   static Result<FixedBytes> fromHex(std::string_view hex) {

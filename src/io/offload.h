@@ -1,7 +1,8 @@
 // offload(): runs a blocking function on the runtime's blocking pool from a coroutine and resumes
 // on the coroutine's own loop with the function's result.
 //
-//   Result<BlobId> id = co_await io::offload(runtime.blockingPool(), [path] { return hashFile(path); });
+//   Result<BlobId> id = co_await io::offload(runtime.blockingPool(), [path] { return
+//   hashFile(path); });
 //
 // The function must not throw; its result type must be movable.
 #pragma once
@@ -24,9 +25,10 @@ boost::asio::awaitable<std::invoke_result_t<F>> offload(boost::asio::thread_pool
     boost::asio::post(pool, [fn = std::move(fn), handler = std::move(handler)]() mutable {
       R result = fn();
       auto home = boost::asio::get_associated_executor(handler);
-      boost::asio::dispatch(home, [handler = std::move(handler), result = std::move(result)]() mutable {
-        std::move(handler)(std::move(result));
-      });
+      boost::asio::dispatch(home,
+                            [handler = std::move(handler), result = std::move(result)]() mutable {
+                              std::move(handler)(std::move(result));
+                            });
     });
   };
   co_return co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(R)>(

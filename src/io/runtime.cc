@@ -12,10 +12,13 @@ Runtime::Runtime(RuntimeOptions options) {
     loops_.push_back(std::make_unique<boost::asio::io_context>(1));
     guards_.emplace_back(loops_.back()->get_executor());
   }
-  blocking_ = std::make_unique<boost::asio::thread_pool>(std::max<size_t>(1, options.blocking_threads));
+  blocking_ =
+      std::make_unique<boost::asio::thread_pool>(std::max<size_t>(1, options.blocking_threads));
 }
 
-Runtime::~Runtime() { stop(); }
+Runtime::~Runtime() {
+  stop();
+}
 
 void Runtime::start() {
   THUNDER_CHECK(!started_, "Runtime::start called twice");

@@ -10,10 +10,10 @@
 // components before the runtime. Thread-safe except start()/stop(), which the owner calls.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <thread>

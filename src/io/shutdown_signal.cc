@@ -8,10 +8,10 @@ ShutdownSignal::ShutdownSignal(boost::asio::io_context& loop,
                                std::function<void(int signal_number)> on_signal)
     : signals_(loop, SIGINT, SIGTERM) {
   std::signal(SIGPIPE, SIG_IGN);
-  signals_.async_wait([on_signal = std::move(on_signal)](const boost::system::error_code& ec,
-                                                         int signal_number) {
-    if (!ec) on_signal(signal_number);
-  });
+  signals_.async_wait(
+      [on_signal = std::move(on_signal)](const boost::system::error_code& ec, int signal_number) {
+        if (!ec) on_signal(signal_number);
+      });
 }
 
 ShutdownSignal::~ShutdownSignal() {

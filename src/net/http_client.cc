@@ -29,7 +29,8 @@ Error exchangeError(const boost::system::error_code& ec, std::string_view addres
     return Error{ErrorCode::kCorruption,
                  fmt::format("malformed HTTP response from {}: {}", address, ec.message())};
   }
-  return Error{ErrorCode::kUnavailable, fmt::format("request to {} failed: {}", address, ec.message())};
+  return Error{ErrorCode::kUnavailable,
+               fmt::format("request to {} failed: {}", address, ec.message())};
 }
 
 asio::awaitable<Result<HttpResponse>> exchange(asio::ip::tcp::endpoint endpoint,
@@ -45,14 +46,16 @@ asio::awaitable<Result<HttpResponse>> exchange(asio::ip::tcp::endpoint endpoint,
   for (const auto& [name, value] : request.headers) out.insert(name, value);
   out.body() = request.body;
   out.prepare_payload();
-  auto [write_ec, written] = co_await http::async_write(stream, out, asio::as_tuple(asio::use_awaitable));
+  auto [write_ec, written] =
+      co_await http::async_write(stream, out, asio::as_tuple(asio::use_awaitable));
   if (write_ec) co_return tl::unexpected(exchangeError(write_ec, address));
 
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(options.max_body_bytes);
   if (out.method() == http::verb::head) parser.skip(true);  // a HEAD response has no body
-  auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+  auto [read_ec, read] =
+      co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
   if (read_ec) co_return tl::unexpected(exchangeError(read_ec, address));
 
   auto in = parser.release();

@@ -78,7 +78,8 @@ HttpRequest fromBeast(http::request<http::string_body>&& request) {
   return out;
 }
 
-asio::awaitable<void> serveConnection(std::shared_ptr<HttpServer::State> state, tcp::socket socket) {
+asio::awaitable<void> serveConnection(std::shared_ptr<HttpServer::State> state,
+                                      tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   std::list<beast::tcp_stream*>::iterator self;
   {
@@ -92,8 +93,8 @@ asio::awaitable<void> serveConnection(std::shared_ptr<HttpServer::State> state, 
     parser.header_limit(static_cast<uint32_t>(state->options.max_header_bytes));
     parser.body_limit(state->options.max_body_bytes);
     stream.expires_after(state->options.idle_timeout);
-    auto [read_ec, n] = co_await http::async_read(stream, buffer, parser,
-                                                  asio::as_tuple(asio::use_awaitable));
+    auto [read_ec, n] =
+        co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     if (read_ec) {
       unsigned status = 0;
       if (read_ec == http::error::header_limit) status = 431;
@@ -124,7 +125,8 @@ asio::awaitable<void> serveConnection(std::shared_ptr<HttpServer::State> state, 
     if (mode == BodyMode::kHeadersOnly) serializer.split(true);
     auto [write_ec, written] =
         mode == BodyMode::kHeadersOnly
-            ? co_await http::async_write_header(stream, serializer, asio::as_tuple(asio::use_awaitable))
+            ? co_await http::async_write_header(stream, serializer,
+                                                asio::as_tuple(asio::use_awaitable))
             : co_await http::async_write(stream, serializer, asio::as_tuple(asio::use_awaitable));
     if (write_ec || !keep_alive) break;
   }
@@ -145,7 +147,8 @@ asio::awaitable<void> acceptLoop(std::shared_ptr<HttpServer::State> state) {
         co_await state->acceptor.async_accept(loop, asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted) break;
     if (ec) {
-      THUNDER_LOG(warn, "net", "accept failed on {}: {}", formatEndpoint(state->local), ec.message());
+      THUNDER_LOG(warn, "net", "accept failed on {}: {}", formatEndpoint(state->local),
+                  ec.message());
       continue;
     }
     {
@@ -193,10 +196,16 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(io::Runtime& runtime,
 
 HttpServer::HttpServer(std::shared_ptr<State> state) : state_(std::move(state)) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
-std::string HttpServer::localAddress() const { return formatEndpoint(state_->local); }
-uint16_t HttpServer::localPort() const { return state_->local.port(); }
+std::string HttpServer::localAddress() const {
+  return formatEndpoint(state_->local);
+}
+uint16_t HttpServer::localPort() const {
+  return state_->local.port();
+}
 
 size_t HttpServer::activeConnections() const {
   std::lock_guard lock(state_->mutex);

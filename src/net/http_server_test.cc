@@ -1,9 +1,9 @@
 #include "net/http_server.h"
 
-#include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -68,7 +68,8 @@ TEST_F(HttpServerTest, ServesRequestsOnAnEphemeralPort) {
 TEST_F(HttpServerTest, OversizedHeaderGets431) {
   auto server = startServer({.max_header_bytes = 1024});
   int fd = rawConnect(server->localPort());
-  std::string request = "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4096, 'a') + "\r\n\r\n";
+  std::string request =
+      "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4096, 'a') + "\r\n\r\n";
   ASSERT_EQ(::write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
   EXPECT_EQ(readAll(fd).substr(0, 12), "HTTP/1.1 431");
   ::close(fd);
@@ -135,8 +136,8 @@ TEST(Endpoint, ParsesAndRejects) {
   EXPECT_EQ(formatEndpoint(parseEndpoint("127.0.0.1:80").value()), "127.0.0.1:80");
   EXPECT_EQ(formatEndpoint(parseEndpoint("[::1]:0").value()), "[::1]:0");
   EXPECT_EQ(formatEndpoint(parseEndpoint("localhost:9").value()), "127.0.0.1:9");
-  for (const char* bad : {"", "127.0.0.1", ":80", "127.0.0.1:", "127.0.0.1:65536",
-                          "127.0.0.1:8x", "example.com:80", "1.2.3:4"}) {
+  for (const char* bad : {"", "127.0.0.1", ":80", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:8x",
+                          "example.com:80", "1.2.3:4"}) {
     auto r = parseEndpoint(bad);
     EXPECT_FALSE(r) << bad;
     if (!r) {

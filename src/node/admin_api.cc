@@ -9,7 +9,9 @@ AdminApi::AdminApi(io::Runtime& runtime, AdminOptions options, MetricsRegistry& 
       metrics_(metrics),
       status_json_(std::move(status_json)) {}
 
-AdminApi::~AdminApi() { stop(); }
+AdminApi::~AdminApi() {
+  stop();
+}
 
 Result<void> AdminApi::start() {
   net::HttpServerOptions server_options;
@@ -31,13 +33,16 @@ void AdminApi::stop() {
   }
 }
 
-std::string AdminApi::localAddress() const { return server_ ? server_->localAddress() : ""; }
+std::string AdminApi::localAddress() const {
+  return server_ ? server_->localAddress() : "";
+}
 
 net::HttpResponse AdminApi::handle(const net::HttpRequest& request) {
   const std::string_view path = request.path();
   const bool known = path == "/health" || path == "/metrics" || path == "/status";
-  metrics_.counter("thunder_admin_requests_total", "Requests to the admin API by route.",
-                   {{"route", known ? std::string(path) : "other"}})
+  metrics_
+      .counter("thunder_admin_requests_total", "Requests to the admin API by route.",
+               {{"route", known ? std::string(path) : "other"}})
       .add();
   if (!known) {
     return net::HttpResponse::text(404, "not found; try /health, /metrics or /status\n");
@@ -51,7 +56,8 @@ net::HttpResponse AdminApi::handle(const net::HttpRequest& request) {
   if (path == "/health") {
     response = net::HttpResponse::text(200, "ok\n");
   } else if (path == "/metrics") {
-    response = net::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", {}, metrics_.render()};
+    response =
+        net::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", {}, metrics_.render()};
   } else {
     response = net::HttpResponse::json(200, status_json_() + "\n");
   }

@@ -1,11 +1,11 @@
 #include "node/config.h"
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include <fstream>
 #include <functional>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace thunder::node {
 namespace {
@@ -18,7 +18,7 @@ struct ConfigKey {
   std::string_view name;
   std::string_view comment;
   KeyType type;
-  std::function<std::string(const NodeOptions&)> render;  // TOML value text
+  std::function<std::string(const NodeOptions&)> render;       // TOML value text
   std::function<void(NodeOptions&, const toml::node&)> apply;  // type already checked
 };
 
@@ -33,15 +33,18 @@ const std::vector<ConfigKey>& configKeys() {
       {"node", "data_dir", "Where keys, content and state live. \"~\" is your home directory.",
        KeyType::kString, [](const NodeOptions& o) { return quoted(o.data_dir.string()); },
        [](NodeOptions& o, const toml::node& v) { o.data_dir = *v.value<std::string>(); }},
-      {"node", "shutdown_grace_ms", "How long a graceful shutdown may take before the node exits anyway.",
-       KeyType::kInteger, [](const NodeOptions& o) { return std::to_string(o.shutdown_grace.count()); },
+      {"node", "shutdown_grace_ms",
+       "How long a graceful shutdown may take before the node exits anyway.", KeyType::kInteger,
+       [](const NodeOptions& o) { return std::to_string(o.shutdown_grace.count()); },
        [](NodeOptions& o, const toml::node& v) {
          o.shutdown_grace = std::chrono::milliseconds(*v.value<int64_t>());
        }},
-      {"log", "level", "trace, debug, info, warn, error or off; per module: \"info,content=debug\".",
+      {"log", "level",
+       "trace, debug, info, warn, error or off; per module: \"info,content=debug\".",
        KeyType::kString, [](const NodeOptions& o) { return quoted(o.log_level); },
        [](NodeOptions& o, const toml::node& v) { o.log_level = *v.value<std::string>(); }},
-      {"runtime", "loop_threads", "Event-loop threads; 0 means one per CPU core.", KeyType::kInteger,
+      {"runtime", "loop_threads", "Event-loop threads; 0 means one per CPU core.",
+       KeyType::kInteger,
        [](const NodeOptions& o) { return std::to_string(o.runtime.loop_threads); },
        [](NodeOptions& o, const toml::node& v) {
          o.runtime.loop_threads = static_cast<size_t>(*v.value<int64_t>());
@@ -56,7 +59,8 @@ const std::vector<ConfigKey>& configKeys() {
        KeyType::kString, [](const NodeOptions& o) { return quoted(o.admin.listen); },
        [](NodeOptions& o, const toml::node& v) { o.admin.listen = *v.value<std::string>(); }},
       {"admin", "max_connections", "Concurrent admin connections; more are closed at once.",
-       KeyType::kInteger, [](const NodeOptions& o) { return std::to_string(o.admin.max_connections); },
+       KeyType::kInteger,
+       [](const NodeOptions& o) { return std::to_string(o.admin.max_connections); },
        [](NodeOptions& o, const toml::node& v) {
          o.admin.max_connections = static_cast<size_t>(*v.value<int64_t>());
        }},
@@ -142,8 +146,8 @@ Result<NodeOptions> loadConfigFile(const std::filesystem::path& file) {
   if (!in) {
     std::error_code ec;
     if (!std::filesystem::exists(file, ec)) {
-      return fail(ErrorCode::kNotFound, "config file {} does not exist (create one with `thunder init`)",
-                  file.string());
+      return fail(ErrorCode::kNotFound,
+                  "config file {} does not exist (create one with `thunder init`)", file.string());
     }
     return failErrno(errno, fmt::format("cannot read config file {}", file.string()));
   }

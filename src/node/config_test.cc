@@ -45,26 +45,26 @@ TEST_P(ConfigErrors, NameTheKeyAndTheReason) {
   EXPECT_EQ(options.error().code, ErrorCode::kInvalidArgument);
   EXPECT_NE(options.error().message.find(GetParam().expected), std::string::npos)
       << options.error().message;
-  EXPECT_NE(options.error().message.find("node.toml"), std::string::npos) << options.error().message;
+  EXPECT_NE(options.error().message.find("node.toml"), std::string::npos)
+      << options.error().message;
 }
 
 INSTANTIATE_TEST_SUITE_P(
     All, ConfigErrors,
-    ::testing::Values(
-        BadConfig{"[admin]\nlisen = \"127.0.0.1:1\"\n", "unknown key 'admin.lisen'"},
-        BadConfig{"[admn]\n", "unknown section 'admn'"},
-        BadConfig{"admin = 3\n", "must be a table"},
-        BadConfig{"[admin]\nlisten = 80\n", "'admin.listen' must be a string"},
-        BadConfig{"[admin]\nlisten = \"nowhere\"\n", "admin.listen"},
-        BadConfig{"[admin]\nlisten = \"127.0.0.1:99999\"\n", "invalid port"},
-        BadConfig{"[runtime]\nloop_threads = -1\n", "must not be negative"},
-        BadConfig{"[runtime]\nblocking_threads = 0\n", "runtime.blocking_threads"},
-        BadConfig{"[runtime]\nloop_threads = \"two\"\n", "must be an integer"},
-        BadConfig{"[log]\nlevel = \"loud\"\n", "log.level"},
-        BadConfig{"[node]\nshutdown_grace_ms = 1\n", "node.shutdown_grace_ms"},
-        BadConfig{"[node]\ndata_dir = \"\"\n", "node.data_dir"},
-        BadConfig{"[admin\nlisten = 1", "node.toml:1"},
-        BadConfig{"[admin]\nlisten = \"a\"\nlisten = \"b\"\n", "node.toml:3"}));
+    ::testing::Values(BadConfig{"[admin]\nlisen = \"127.0.0.1:1\"\n", "unknown key 'admin.lisen'"},
+                      BadConfig{"[admn]\n", "unknown section 'admn'"},
+                      BadConfig{"admin = 3\n", "must be a table"},
+                      BadConfig{"[admin]\nlisten = 80\n", "'admin.listen' must be a string"},
+                      BadConfig{"[admin]\nlisten = \"nowhere\"\n", "admin.listen"},
+                      BadConfig{"[admin]\nlisten = \"127.0.0.1:99999\"\n", "invalid port"},
+                      BadConfig{"[runtime]\nloop_threads = -1\n", "must not be negative"},
+                      BadConfig{"[runtime]\nblocking_threads = 0\n", "runtime.blocking_threads"},
+                      BadConfig{"[runtime]\nloop_threads = \"two\"\n", "must be an integer"},
+                      BadConfig{"[log]\nlevel = \"loud\"\n", "log.level"},
+                      BadConfig{"[node]\nshutdown_grace_ms = 1\n", "node.shutdown_grace_ms"},
+                      BadConfig{"[node]\ndata_dir = \"\"\n", "node.data_dir"},
+                      BadConfig{"[admin\nlisten = 1", "node.toml:1"},
+                      BadConfig{"[admin]\nlisten = \"a\"\nlisten = \"b\"\n", "node.toml:3"}));
 
 TEST(Config, MissingFileIsNotFoundWithAHint) {
   auto options = loadConfigFile("/nonexistent/thunder.toml");

@@ -37,8 +37,9 @@ Result<std::unique_ptr<DataDir>> DataDir::open(const std::filesystem::path& dir)
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
-    return failErrorCode(ec, fmt::format("cannot create data dir {} (choose another with --data-dir)",
-                                         dir.string()));
+    return failErrorCode(
+        ec,
+        fmt::format("cannot create data dir {} (choose another with --data-dir)", dir.string()));
   }
   if (!std::filesystem::is_directory(dir, ec)) {
     return fail(ErrorCode::kInvalidArgument, "data dir {} is not a directory", dir.string());
@@ -94,7 +95,8 @@ Result<void> writeFileAtomically(const std::filesystem::path& file, std::string_
   };
   if (::fchmod(fd, mode) != 0) return cleanup(failErrno(errno, "cannot set file mode").value());
   if (auto ok = writeAll(fd, contents, tmp); !ok) return cleanup(ok.error());
-  if (::fsync(fd) != 0) return cleanup(failErrno(errno, fmt::format("cannot sync {}", tmp.string())).value());
+  if (::fsync(fd) != 0)
+    return cleanup(failErrno(errno, fmt::format("cannot sync {}", tmp.string())).value());
   ::close(fd);
   if (::rename(tmp.c_str(), file.c_str()) != 0) {
     const int saved = errno;

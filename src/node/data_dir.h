@@ -39,9 +39,15 @@ class DataDir {
 
 // The key file, config file and runtime file paths of a data dir, without locking it (for CLI
 // commands that only read).
-inline std::filesystem::path keyFileIn(const std::filesystem::path& dir) { return dir / "keys" / "node.key"; }
-inline std::filesystem::path configFileIn(const std::filesystem::path& dir) { return dir / "config.toml"; }
-inline std::filesystem::path runtimeFileIn(const std::filesystem::path& dir) { return dir / "node.json"; }
+inline std::filesystem::path keyFileIn(const std::filesystem::path& dir) {
+  return dir / "keys" / "node.key";
+}
+inline std::filesystem::path configFileIn(const std::filesystem::path& dir) {
+  return dir / "config.toml";
+}
+inline std::filesystem::path runtimeFileIn(const std::filesystem::path& dir) {
+  return dir / "node.json";
+}
 
 // Writes `contents` to `file` atomically: a temp file in the same directory, fsync, rename,
 // fsync of the directory. `mode` is the new file's permission bits.

@@ -13,7 +13,9 @@
 
 namespace thunder::node {
 
-std::string_view thunderVersion() { return THUNDER_VERSION; }
+std::string_view thunderVersion() {
+  return THUNDER_VERSION;
+}
 
 Result<std::unique_ptr<Node>> Node::create(NodeOptions options) {
   THUNDER_TRY(validateOptions(options));
@@ -48,7 +50,9 @@ Node::Node(NodeOptions options, std::unique_ptr<DataDir> data_dir, crypto::Signi
   registerMetrics();
 }
 
-Node::~Node() { stop(); }
+Node::~Node() {
+  stop();
+}
 
 void Node::registerMetrics() {
   metrics_.gauge("thunder_build_info", "Build information; the value is always 1.",
@@ -174,12 +178,9 @@ std::string Node::statusJson() const {
   const double uptime =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - created_at_).count();
   nlohmann::json status = {
-      {"version", thunderVersion()},
-      {"node_key", key_.publicKey().hex()},
-      {"pid", ::getpid()},
-      {"data_dir", data_dir_->path().string()},
-      {"uptime_seconds", uptime},
-      {"endpoints", {{"admin", admin_->localAddress()}}},
+      {"version", thunderVersion()}, {"node_key", key_.publicKey().hex()},
+      {"pid", ::getpid()},           {"data_dir", data_dir_->path().string()},
+      {"uptime_seconds", uptime},    {"endpoints", {{"admin", admin_->localAddress()}}},
       {"components", components},
   };
   return status.dump();

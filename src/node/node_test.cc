@@ -138,9 +138,8 @@ TEST_F(NodeTest, RunReturnsAfterRequestStop) {
   auto node = Node::create(options());
   ASSERT_TRUE(node);
   std::thread stopper;
-  auto ok = (*node)->run([&](const ReadyInfo&) {
-    stopper = std::thread([&] { (*node)->requestStop(); });
-  });
+  auto ok = (*node)->run(
+      [&](const ReadyInfo&) { stopper = std::thread([&] { (*node)->requestStop(); }); });
   stopper.join();
   EXPECT_TRUE(ok) << ok.error().message;
 }

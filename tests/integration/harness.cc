@@ -15,7 +15,9 @@ extern char** environ;
 
 namespace thunder::testing {
 
-std::string thunderBinary() { return THUNDER_BINARY; }
+std::string thunderBinary() {
+  return THUNDER_BINARY;
+}
 
 TempDir::TempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "thunder_it.XXXXXX").string();
@@ -30,7 +32,8 @@ TempDir::~TempDir() {
 
 Process::Process(std::vector<std::string> args) {
   int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -82,7 +85,9 @@ std::optional<std::string> Process::readLine(std::chrono::milliseconds timeout) 
   }
 }
 
-void Process::signal(int signal_number) { ::kill(pid_, signal_number); }
+void Process::signal(int signal_number) {
+  ::kill(pid_, signal_number);
+}
 
 std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
   if (exit_code_) return exit_code_;
@@ -104,9 +109,13 @@ std::string drain(int fd) {
 }
 }  // namespace
 
-std::string Process::stderrText() { return drain(err_fd_); }
+std::string Process::stderrText() {
+  return drain(err_fd_);
+}
 
-std::string Process::stdoutRest() { return out_buffer_ + drain(out_fd_); }
+std::string Process::stdoutRest() {
+  return out_buffer_ + drain(out_fd_);
+}
 
 RunResult runThunder(std::vector<std::string> args, std::chrono::milliseconds timeout) {
   Process p(std::move(args));
@@ -125,11 +134,17 @@ RunResult runThunder(std::vector<std::string> args, std::chrono::milliseconds ti
     char buf[65536];
     if (fds[0].revents) {
       const ssize_t n = ::read(fds[0].fd, buf, sizeof buf);
-      if (n <= 0) out_open = false; else out.append(buf, static_cast<size_t>(n));
+      if (n <= 0)
+        out_open = false;
+      else
+        out.append(buf, static_cast<size_t>(n));
     }
     if (fds[1].revents) {
       const ssize_t n = ::read(fds[1].fd, buf, sizeof buf);
-      if (n <= 0) err_open = false; else err.append(buf, static_cast<size_t>(n));
+      if (n <= 0)
+        err_open = false;
+      else
+        err.append(buf, static_cast<size_t>(n));
     }
   }
   auto code = p.wait(std::chrono::seconds(10));

@@ -20,8 +20,8 @@ using namespace std::chrono_literals;
 class RunningNode {
  public:
   explicit RunningNode(const std::filesystem::path& data_dir, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--data-dir", data_dir.string(), "run", "--admin-listen",
-                                     "127.0.0.1:0", "--json"};
+    std::vector<std::string> args = {"--data-dir",     data_dir.string(), "run",
+                                     "--admin-listen", "127.0.0.1:0",     "--json"};
     args.insert(args.end(), extra.begin(), extra.end());
     process_ = std::make_unique<Process>(args);
     auto line = process_->readLine();
@@ -96,8 +96,8 @@ TEST(NodeCli, SigintStopsCleanlyToo) {
 TEST(NodeCli, SecondRunOnTheSameDataDirIsRefused) {
   TempDir dir;
   RunningNode first(dir.path() / "data");
-  auto second = runThunder({"--data-dir", (dir.path() / "data").string(), "run",
-                            "--admin-listen", "127.0.0.1:0"});
+  auto second = runThunder(
+      {"--data-dir", (dir.path() / "data").string(), "run", "--admin-listen", "127.0.0.1:0"});
   EXPECT_EQ(second.exit_code, 3);
   EXPECT_TRUE(oneLine(second.err)) << second.err;
   EXPECT_NE(second.err.find("in use by another thunder process (pid " +
@@ -111,8 +111,8 @@ TEST(NodeCli, SecondRunOnTheSameDataDirIsRefused) {
 TEST(NodeCli, PortInUseIsOneLineAndExit3) {
   TempDir dir;
   RunningNode first(dir.path() / "a");
-  auto second = runThunder({"--data-dir", (dir.path() / "b").string(), "run", "--admin-listen",
-                            first.admin()});
+  auto second = runThunder(
+      {"--data-dir", (dir.path() / "b").string(), "run", "--admin-listen", first.admin()});
   EXPECT_EQ(second.exit_code, 3);
   EXPECT_NE(second.err.find("already in use"), std::string::npos) << second.err;
   EXPECT_EQ(second.err.find("terminate"), std::string::npos);
@@ -122,8 +122,8 @@ TEST(NodeCli, MalformedConfigNamesTheKey) {
   TempDir dir;
   const auto config = dir.path() / "node.toml";
   std::ofstream(config) << "[admin]\nlisten = \"127.0.0.1:0\"\nmax_conections = 5\n";
-  auto result = runThunder({"--config", config.string(), "--data-dir",
-                            (dir.path() / "data").string(), "run"});
+  auto result = runThunder(
+      {"--config", config.string(), "--data-dir", (dir.path() / "data").string(), "run"});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_TRUE(oneLine(result.err)) << result.err;
   EXPECT_NE(result.err.find("node.toml:3: unknown key 'admin.max_conections'"), std::string::npos)
@@ -168,7 +168,7 @@ TEST(NodeCli, InitWritesConfigAndKeyAndNeverOverwrites) {
   auto created = json::parse(first.out);
   EXPECT_TRUE(created["config_written"].get<bool>());
   EXPECT_TRUE(created["key_created"].get<bool>());
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat((data / "keys" / "node.key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 
@@ -199,9 +199,13 @@ TEST(NodeCli, StatusWithoutANodeExits3) {
 }
 
 TEST(NodeCli, EveryCommandHasHelpWithExamples) {
-  for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{
-           {"--help"}, {"init", "--help"}, {"run", "--help"}, {"keys", "--help"},
-           {"status", "--help"}, {"config", "print", "--help"}}) {
+  for (std::vector<std::string> cmd :
+       std::vector<std::vector<std::string>>{{"--help"},
+                                             {"init", "--help"},
+                                             {"run", "--help"},
+                                             {"keys", "--help"},
+                                             {"status", "--help"},
+                                             {"config", "print", "--help"}}) {
     auto result = runThunder(cmd);
     EXPECT_EQ(result.exit_code, 0) << cmd[0];
     EXPECT_NE(result.out.find("Example"), std::string::npos) << cmd[0] << ": " << result.out;
