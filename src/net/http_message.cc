@@ -18,6 +18,10 @@ std::string_view HttpRequest::header(std::string_view name) const {
   return {};
 }
 
+bool HttpRequest::fromLoopback() const {
+  return remote_address.starts_with("127.") || remote_address.starts_with("[::1]:");
+}
+
 HttpResponse HttpResponse::text(unsigned status, std::string body) {
   return HttpResponse{status, "text/plain; charset=utf-8", {}, std::move(body)};
 }

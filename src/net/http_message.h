@@ -12,15 +12,18 @@ namespace thunder::net {
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
-  std::string method;  // "GET"
-  std::string target;  // "/status?verbose=1"
-  HttpHeaders headers;
-  std::string body;
+  std::string method = {};  // "GET"
+  std::string target = {};  // "/status?verbose=1"
+  HttpHeaders headers = {};
+  std::string body = {};
+  std::string remote_address = {};  // the peer, "127.0.0.1:51234" (set by the server)
 
   // The path part of the target, without the query.
   std::string_view path() const;
   // The first header with this name (case-insensitive), or "".
   std::string_view header(std::string_view name) const;
+  // Whether the peer is on a loopback address (127.0.0.0/8 or ::1).
+  bool fromLoopback() const;
 };
 
 struct HttpResponse {

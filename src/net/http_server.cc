@@ -67,8 +67,9 @@ http::response<http::string_body> toBeast(HttpResponse response, unsigned versio
   return out;
 }
 
-HttpRequest fromBeast(http::request<http::string_body>&& request) {
+HttpRequest fromBeast(http::request<http::string_body>&& request, std::string remote_address) {
   HttpRequest out;
+  out.remote_address = std::move(remote_address);
   out.method = std::string(request.method_string());
   out.target = std::string(request.target());
   for (const auto& field : request) {
@@ -87,6 +88,9 @@ asio::awaitable<void> serveConnection(std::shared_ptr<HttpServer::State> state,
     self = state->connections.insert(state->connections.end(), &stream);
     if (state->stopping) stream.cancel();  // stop() ran before this connection registered
   }
+  boost::system::error_code peer_ec;
+  const auto peer = stream.socket().remote_endpoint(peer_ec);
+  const std::string remote = peer_ec ? std::string() : formatEndpoint(peer);
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::string_body> parser;
@@ -118,7 +122,7 @@ asio::awaitable<void> serveConnection(std::shared_ptr<HttpServer::State> state,
     const unsigned version = request.version();
     const BodyMode mode =
         request.method() == http::verb::head ? BodyMode::kHeadersOnly : BodyMode::kSend;
-    HttpResponse handled = state->handler(fromBeast(std::move(request)));
+    HttpResponse handled = co_await state->handler(fromBeast(std::move(request), remote));
     auto response =
         toBeast(std::move(handled), version, keep_alive, state->options.server_name, mode);
     http::response_serializer<http::string_body> serializer(response);

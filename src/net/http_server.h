@@ -5,10 +5,12 @@
 // runtime; each accepted connection runs on the next loop in round-robin order and stays there.
 // Limits (header and body size, idle time, connection count) bound what a client can cost; a
 // request over a limit gets a 4xx and the connection closes. The handler is called on a loop
-// thread, concurrently from several loops: it must be thread-safe and must not block.
+// thread, concurrently from several loops: it must be thread-safe and must not block (a handler
+// with blocking work co_awaits io::offload()).
 // start() and stop() are called by the owner (one thread); stop() is also run by the destructor.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -30,7 +32,8 @@ struct HttpServerOptions {
   std::string server_name = "thunder";
 };
 
-using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+// A coroutine answering one request; it runs on the connection's loop.
+using HttpHandler = std::function<boost::asio::awaitable<HttpResponse>(HttpRequest)>;
 
 class HttpServer {
  public:

@@ -19,11 +19,15 @@ class HttpServerTest : public ::testing::Test {
   void SetUp() override { runtime_.start(); }
 
   std::unique_ptr<HttpServer> startServer(HttpServerOptions options = {}) {
-    auto server = HttpServer::start(runtime_, options, [this](const HttpRequest& request) {
-      ++requests_;
-      if (request.path() == "/hello") return HttpResponse::text(200, "hi " + request.body);
-      return HttpResponse::text(404, "no route\n");
-    });
+    auto server = HttpServer::start(
+        runtime_, options, [this](HttpRequest request) -> boost::asio::awaitable<HttpResponse> {
+          ++requests_;
+          if (request.path() == "/hello") {
+            EXPECT_TRUE(request.fromLoopback()) << request.remote_address;
+            co_return HttpResponse::text(200, "hi " + request.body);
+          }
+          co_return HttpResponse::text(404, "no route\n");
+        });
     EXPECT_TRUE(server) << server.error().message;
     return std::move(server).value();
   }
@@ -61,7 +65,7 @@ TEST_F(HttpServerTest, ServesRequestsOnAnEphemeralPort) {
   auto missing = httpGet(server->localAddress(), "/nope?x=1");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404u);
-  HttpRequest post{"POST", "/hello", {}, "there"};
+  HttpRequest post{.method = "POST", .target = "/hello", .body = "there"};
   EXPECT_EQ(httpRequest(server->localAddress(), post)->body, "hi there");
 }
 
@@ -78,7 +82,7 @@ TEST_F(HttpServerTest, OversizedHeaderGets431) {
 
 TEST_F(HttpServerTest, OversizedBodyGets413) {
   auto server = startServer({.max_body_bytes = 10});
-  HttpRequest post{"POST", "/hello", {}, std::string(100, 'x')};
+  HttpRequest post{.method = "POST", .target = "/hello", .body = std::string(100, 'x')};
   auto response = httpRequest(server->localAddress(), post);
   ASSERT_TRUE(response) << response.error().message;
   EXPECT_EQ(response->status, 413u);
@@ -116,8 +120,9 @@ TEST_F(HttpServerTest, StopClosesIdleKeepAliveConnections) {
 
 TEST_F(HttpServerTest, PortInUseIsAClearError) {
   auto first = startServer();
-  auto second = HttpServer::start(runtime_, {.listen = first->localAddress()},
-                                  [](const HttpRequest&) { return HttpResponse{}; });
+  auto second = HttpServer::start(
+      runtime_, {.listen = first->localAddress()},
+      [](HttpRequest) -> boost::asio::awaitable<HttpResponse> { co_return HttpResponse{}; });
   ASSERT_FALSE(second);
   EXPECT_EQ(second.error().code, ErrorCode::kUnavailable);
   EXPECT_NE(second.error().message.find("already in use"), std::string::npos);

@@ -1,16 +1,39 @@
 #include "node/admin_api.h"
 
+#include "base/check.h"
+
 namespace thunder::node {
+
+using net::HttpRequest;
+using net::HttpResponse;
 
 AdminApi::AdminApi(io::Runtime& runtime, AdminOptions options, MetricsRegistry& metrics,
                    std::function<std::string()> status_json)
-    : runtime_(runtime),
-      options_(std::move(options)),
-      metrics_(metrics),
-      status_json_(std::move(status_json)) {}
+    : runtime_(runtime), options_(std::move(options)), metrics_(metrics) {
+  addRoute("GET", "/health", RouteAccess::kAnyone,
+           [](HttpRequest) -> boost::asio::awaitable<HttpResponse> {
+             co_return HttpResponse::text(200, "ok\n");
+           });
+  addRoute("GET", "/metrics", RouteAccess::kAnyone,
+           [this](HttpRequest) -> boost::asio::awaitable<HttpResponse> {
+             co_return HttpResponse{
+                 200, "text/plain; version=0.0.4; charset=utf-8", {}, metrics_.render()};
+           });
+  addRoute(
+      "GET", "/status", RouteAccess::kAnyone,
+      [status_json = std::move(status_json)](HttpRequest) -> boost::asio::awaitable<HttpResponse> {
+        co_return HttpResponse::json(200, status_json() + "\n");
+      });
+}
 
 AdminApi::~AdminApi() {
   stop();
+}
+
+void AdminApi::addRoute(std::string method, std::string path, RouteAccess access,
+                        AdminHandler handler) {
+  THUNDER_CHECK(!server_, "routes are added before the admin API starts");
+  routes_.push_back(Route{std::move(method), std::move(path), access, std::move(handler)});
 }
 
 Result<void> AdminApi::start() {
@@ -19,8 +42,8 @@ Result<void> AdminApi::start() {
   server_options.max_connections = options_.max_connections;
   server_options.idle_timeout = options_.idle_timeout;
   server_options.max_body_bytes = 64 * 1024;
-  auto server = net::HttpServer::start(runtime_, server_options,
-                                       [this](const net::HttpRequest& r) { return handle(r); });
+  auto server = net::HttpServer::start(
+      runtime_, server_options, [this](HttpRequest request) { return handle(std::move(request)); });
   if (!server) return fail(server.error().withContext("admin API"));
   server_ = std::move(server).value();
   return {};
@@ -37,32 +60,35 @@ std::string AdminApi::localAddress() const {
   return server_ ? server_->localAddress() : "";
 }
 
-net::HttpResponse AdminApi::handle(const net::HttpRequest& request) {
-  const std::string_view path = request.path();
-  const bool known = path == "/health" || path == "/metrics" || path == "/status";
+boost::asio::awaitable<HttpResponse> AdminApi::handle(HttpRequest request) {
+  const std::string path(request.path());
+  const Route* path_match = nullptr;
+  const Route* route = nullptr;
+  for (const Route& r : routes_) {
+    if (r.path != path) continue;
+    path_match = &r;
+    if (r.method == request.method || (r.method == "GET" && request.method == "HEAD")) {
+      route = &r;
+      break;
+    }
+  }
   metrics_
       .counter("thunder_admin_requests_total", "Requests to the admin API by route.",
-               {{"route", known ? std::string(path) : "other"}})
+               {{"route", path_match ? path : "other"}})
       .add();
-  if (!known) {
-    return net::HttpResponse::text(404, "not found; try /health, /metrics or /status\n");
+  if (!path_match)
+    co_return HttpResponse::text(404, "not found; try /health, /metrics or /status\n");
+  if (!route) {
+    auto response = HttpResponse::text(405, "method not allowed; use " + path_match->method + "\n");
+    response.headers.emplace_back("Allow", path_match->method);
+    co_return response;
   }
-  if (request.method != "GET" && request.method != "HEAD") {
-    auto response = net::HttpResponse::text(405, "only GET and HEAD\n");
-    response.headers.emplace_back("Allow", "GET, HEAD");
-    return response;
+  if (route->access == RouteAccess::kLoopbackOnly && !request.fromLoopback()) {
+    co_return HttpResponse::text(403, "this route only answers loopback clients\n");
   }
-  net::HttpResponse response;
-  if (path == "/health") {
-    response = net::HttpResponse::text(200, "ok\n");
-  } else if (path == "/metrics") {
-    response =
-        net::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", {}, metrics_.render()};
-  } else {
-    response = net::HttpResponse::json(200, status_json_() + "\n");
-  }
+  HttpResponse response = co_await route->handler(std::move(request));
   response.headers.emplace_back("Cache-Control", "no-store");
-  return response;
+  co_return response;
 }
 
 }  // namespace thunder::node

@@ -3,14 +3,17 @@
 //   GET /health   200 "ok" while the node runs
 //   GET /metrics  Prometheus text format 0.0.4 from the node's MetricsRegistry
 //   GET /status   JSON produced by the node (see docs/admin-api.md)
+//   ...           routes other components add with addRoute() (e.g. the blob store's)
 //
-// Owned by the node as a component. Requests are served on the runtime's loops; the status
-// callback must be thread-safe.
+// Owned by the node as a component. Routes are added before start(); requests are served on the
+// runtime's loops, so handlers must be thread-safe and offload blocking work.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/metrics.h"
 #include "io/runtime.h"
@@ -19,6 +22,12 @@
 #include "node/options.h"
 
 namespace thunder::node {
+
+// Who may call a route. Routes that change state or read local files are loopback-only, even
+// when the operator exposes the admin API on another address.
+enum class RouteAccess { kAnyone, kLoopbackOnly };
+
+using AdminHandler = std::function<boost::asio::awaitable<net::HttpResponse>(net::HttpRequest)>;
 
 class AdminApi : public Component {
  public:
@@ -30,16 +39,26 @@ class AdminApi : public Component {
   Result<void> start() override;
   void stop() override;
 
+  // Adds a route for an exact path. Must be called before start().
+  void addRoute(std::string method, std::string path, RouteAccess access, AdminHandler handler);
+
   // The bound address; valid after start().
   std::string localAddress() const;
 
  private:
-  net::HttpResponse handle(const net::HttpRequest& request);
+  struct Route {
+    std::string method;
+    std::string path;
+    RouteAccess access;
+    AdminHandler handler;
+  };
+
+  boost::asio::awaitable<net::HttpResponse> handle(net::HttpRequest request);
 
   io::Runtime& runtime_;
   AdminOptions options_;
   MetricsRegistry& metrics_;
-  std::function<std::string()> status_json_;
+  std::vector<Route> routes_;  // immutable after start()
   std::unique_ptr<net::HttpServer> server_;
 };
 

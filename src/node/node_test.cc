@@ -58,12 +58,13 @@ TEST_F(NodeTest, StartsServesAndStops) {
   EXPECT_EQ(json["node_key"], ready->node_key);
   EXPECT_EQ(json["components"][0]["state"], "running");
 
-  auto head = net::httpRequest(ready->admin_address, {"HEAD", "/health", {}, {}});
+  auto head = net::httpRequest(ready->admin_address, {.method = "HEAD", .target = "/health"});
   ASSERT_TRUE(head);
   EXPECT_EQ(head->status, 200u);
   EXPECT_EQ(head->body, "");
   EXPECT_EQ(net::httpGet(ready->admin_address, "/nope")->status, 404u);
-  EXPECT_EQ(net::httpRequest(ready->admin_address, {"POST", "/health", {}, {}})->status, 405u);
+  EXPECT_EQ(net::httpRequest(ready->admin_address, {.method = "POST", .target = "/health"})->status,
+            405u);
 
   EXPECT_TRUE(std::filesystem::exists(dir_ / "data" / "node.json"));
   (*node)->stop();
