@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli.h"
+#include "cmd_content.h"
 #include "node/node.h"
 
 int main(int argc, char** argv) {
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   addKeysCommand(app, flags, &exit_code);
   addStatusCommand(app, flags, &exit_code);
   addConfigCommand(app, flags, &exit_code);
+  addContentCommands(app, flags, &exit_code);
   addVersionCommand(app, &exit_code);
 
   try {
