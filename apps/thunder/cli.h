@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -36,6 +37,15 @@ Result<node::NodeOptions> loadOptions(const GlobalFlags& flags);
 
 // The data dir the flags select (resolved, absolute), reading the config file only if needed.
 Result<std::filesystem::path> selectedDataDir(const GlobalFlags& flags);
+
+// The admin address a running node wrote into its data dir (<data-dir>/node.json);
+// kUnavailable when no node runs there.
+Result<std::string> runningNodeAdmin(const std::filesystem::path& data_dir);
+
+// POSTs a JSON body to a loopback-only route of the node running on the flags' data dir and
+// returns its JSON answer; the node's error (code and message) when it refuses.
+Result<nlohmann::json> callRunningNode(const GlobalFlags& flags, std::string_view route,
+                                       const nlohmann::json& body);
 
 // Each command adds its subcommand; the callback stores the exit code in *exit_code.
 void addInitCommand(CLI::App& app, const GlobalFlags& flags, int* exit_code);

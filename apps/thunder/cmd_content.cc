@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "content/directory_tree.h"
+#include "node/store_ops.h"
 
 namespace thunder::cli {
 namespace content_cmd {
@@ -42,8 +43,8 @@ Result<OpenedStore> openStore(const GlobalFlags& flags, StoreAccess access) {
   } else if (lock.error().code == ErrorCode::kUnavailable) {
     if (access == StoreAccess::kWrite) {
       return fail(ErrorCode::kUnavailable,
-                  "the node (pid {}) owns the blob store in {}; stop it first (writes through a "
-                  "running node are not supported yet)",
+                  "the node (pid {}) owns the blob store in {} and does not answer on its admin "
+                  "API; stop it first",
                   lockOwnerPid(dir), dir.string());
     }
     options.mode = content::OpenMode::kReadOnly;
@@ -139,51 +140,84 @@ class Progress {
   std::chrono::steady_clock::time_point last_;
 };
 
-int runPut(const GlobalFlags& flags, const ContentFlags& opts) {
-  auto opened = openStore(flags, StoreAccess::kWrite);
-  if (!opened) return reportError(opened.error());
-  auto& store = *opened->store;
-  Progress progress(!opts.json);
-  content::PutOptions put_options;
-  put_options.pin = opts.pin ? content::PinState::kPinned : content::PinState::kUnpinned;
-  put_options.progress = [&progress](uint64_t done, uint64_t total) {
-    progress.update(done, total);
-  };
-  nlohmann::json out;
-  std::error_code ec;
-  if (opts.target == "-") {
-    auto r = store.putStream(STDIN_FILENO, put_options);
-    if (!r) return reportError(r.error());
-    out = {{"id", r->id.hex()},
-           {"size", r->size},
-           {"kind", "file"},
-           {"stored", r->outcome == content::PutOutcome::kStored}};
-  } else if (std::filesystem::is_directory(opts.target, ec)) {
-    auto r = content::putTree(store, opts.target, put_options);
-    if (!r) return reportError(r.error());
-    for (const auto& warning : r->warnings)
-      std::fprintf(stderr, "thunder: warning: %s\n", warning.c_str());
-    out = {{"id", r->id.hex()},
-           {"size", r->size},
-           {"kind", "dir"},
-           {"files", r->files},
-           {"directories", r->directories},
-           {"file_bytes", r->file_bytes},
-           {"skipped", r->warnings.size()}};
-  } else {
-    auto r = store.putFile(opts.target, put_options);
-    if (!r) return reportError(r.error());
-    out = {{"id", r->id.hex()},
-           {"size", r->size},
-           {"kind", "file"},
-           {"stored", r->outcome == content::PutOutcome::kStored}};
+// Whether a write command should go through the running node: the data dir is locked by a
+// node process whose admin API answers.
+bool nodeOwnsStore(const Error& open_error) {
+  return open_error.code == ErrorCode::kUnavailable;
+}
+
+void printPut(const nlohmann::json& out, const ContentFlags& opts) {
+  if (out.contains("warnings")) {
+    for (const auto& warning : out["warnings"]) {
+      std::fprintf(stderr, "thunder: warning: %s\n", warning.get<std::string>().c_str());
+    }
   }
-  out["pinned"] = opts.pin;
   if (opts.json) {
     printJson(out);
   } else {
     std::printf("%s\n", out["id"].get<std::string>().c_str());
   }
+}
+
+// put through the running node: it reads the file itself (stdin is spooled to a temp file).
+int putThroughNode(const GlobalFlags& flags, const ContentFlags& opts) {
+  std::filesystem::path path;
+  std::string spool;
+  if (opts.target == "-") {
+    spool = (std::filesystem::temp_directory_path() / "thunder-put.XXXXXX").string();
+    const int fd = ::mkstemp(spool.data());
+    if (fd < 0) return reportError(failErrno(errno, "cannot create a temp file").value());
+    content::UniqueFd out(fd);
+    uint8_t buffer[1 << 16];
+    uint64_t offset = 0;
+    for (;;) {
+      const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+      if (n == 0) break;
+      if (n < 0 && errno == EINTR) continue;
+      auto written = n < 0
+                         ? failErrno(errno, "cannot read standard input")
+                         : content::pwriteAll(out.get(), std::span(buffer, static_cast<size_t>(n)),
+                                              offset, spool);
+      if (!written) {
+        ::unlink(spool.c_str());
+        return reportError(written.error());
+      }
+      offset += static_cast<uint64_t>(n);
+    }
+    path = spool;
+  } else {
+    std::error_code ec;
+    path = std::filesystem::absolute(opts.target, ec);
+  }
+  auto out = callRunningNode(flags, "/v0/store/put", {{"path", path.string()}, {"pin", opts.pin}});
+  if (!spool.empty()) ::unlink(spool.c_str());
+  if (!out) return reportError(out.error());
+  printPut(*out, opts);
+  return kExitOk;
+}
+
+int runPut(const GlobalFlags& flags, const ContentFlags& opts) {
+  auto opened = openStore(flags, StoreAccess::kWrite);
+  if (!opened && nodeOwnsStore(opened.error())) return putThroughNode(flags, opts);
+  if (!opened) return reportError(opened.error());
+  auto& store = *opened->store;
+  Progress progress(!opts.json);
+  content::PutOptions put_options;
+  put_options.progress = [&progress](uint64_t done, uint64_t total) {
+    progress.update(done, total);
+  };
+  const auto pin = opts.pin ? content::PinState::kPinned : content::PinState::kUnpinned;
+  Result<nlohmann::json> out;
+  if (opts.target == "-") {
+    put_options.pin = pin;
+    auto r = store.putStream(STDIN_FILENO, put_options);
+    if (!r) return reportError(r.error());
+    out = node::putResultJson(*r, pin);
+  } else {
+    out = node::putPath(store, opts.target, pin, put_options);
+  }
+  if (!out) return reportError(out.error());
+  printPut(*out, opts);
   return kExitOk;
 }
 
@@ -317,69 +351,54 @@ int runLs(const GlobalFlags& flags, const ContentFlags& opts) {
   return kExitOk;
 }
 
-// Pins or unpins a blob and, when it is a directory, everything under it.
-Result<uint64_t> setPinTree(content::BlobStore& store, const BlobId& id, content::PinState pin,
-                            int depth) {
-  THUNDER_TRY(pin == content::PinState::kPinned ? store.pin(id) : store.unpin(id));
-  uint64_t count = 1;
-  auto info = store.stat(id);
-  if (!info || info->state != content::BlobState::kComplete || depth > content::kMaxDirectoryDepth)
-    return count;
-  auto head = store.read(id, 0, 8);
-  if (!head || !content::looksLikeManifest(*head)) return count;
-  auto manifest = content::readManifest(store, id);
-  if (!manifest) return count;
-  for (const auto& e : manifest->entries) {
-    auto n = setPinTree(store, e.id, pin, depth + 1);
-    if (!n && n.error().code != ErrorCode::kNotFound) return n;
-    count += n ? *n : 0;
-  }
-  return count;
-}
-
 int runPin(const GlobalFlags& flags, const ContentFlags& opts, content::PinState pin) {
   auto id = parseIdPath(opts.target);
   if (!id) return reportError(id.error());
+  Result<nlohmann::json> out;
   auto opened = openStore(flags, StoreAccess::kWrite);
-  if (!opened) return reportError(opened.error());
-  auto& store = *opened->store;
-  BlobId target = id->first;
-  if (!id->second.empty()) {
-    auto entry = content::resolvePath(store, id->first, id->second);
-    if (!entry) return reportError(entry.error());
-    target = entry->id;
+  if (!opened && nodeOwnsStore(opened.error()) && id->second.empty()) {
+    out = callRunningNode(flags,
+                          pin == content::PinState::kPinned ? "/v0/store/pin" : "/v0/store/unpin",
+                          {{"id", id->first.hex()}});
+  } else if (!opened) {
+    return reportError(opened.error());
+  } else {
+    auto& store = *opened->store;
+    BlobId target = id->first;
+    if (!id->second.empty()) {
+      auto entry = content::resolvePath(store, id->first, id->second);
+      if (!entry) return reportError(entry.error());
+      target = entry->id;
+    }
+    out = node::setPinned(store, target, pin);
   }
-  auto n = setPinTree(store, target, pin, 0);
-  if (!n) return reportError(n.error());
-  if (opts.json) {
-    printJson({{"id", target.hex()}, {"pinned", pin == content::PinState::kPinned}, {"blobs", *n}});
-  }
+  if (!out) return reportError(out.error());
+  if (opts.json) printJson(*out);
   return kExitOk;
 }
 
 int runGc(const GlobalFlags& flags, const ContentFlags& opts) {
+  Result<nlohmann::json> out;
   auto opened = openStore(flags, StoreAccess::kWrite);
-  if (!opened) return reportError(opened.error());
-  auto r = opened->store->gc();
-  if (!r) return reportError(r.error());
+  if (!opened && nodeOwnsStore(opened.error())) {
+    out = callRunningNode(flags, "/v0/store/gc", nlohmann::json::object());
+  } else if (!opened) {
+    return reportError(opened.error());
+  } else {
+    out = node::collectGarbage(*opened->store);
+  }
+  if (!out) return reportError(out.error());
   if (opts.json) {
-    printJson({{"evicted_blobs", r->evicted_blobs},
-               {"evicted_bytes", r->evicted_bytes},
-               {"temp_files_removed", r->temp_files_removed},
-               {"temp_bytes_removed", r->temp_bytes_removed},
-               {"orphan_files_removed", r->orphan_files_removed},
-               {"used_bytes", opened->store->usedBytes()}});
+    printJson(*out);
   } else {
     std::printf(
-        "evicted %llu blobs (%llu bytes); removed %llu temp files (%llu bytes) and %llu orphan "
-        "files; "
-        "%llu bytes in use\n",
-        static_cast<unsigned long long>(r->evicted_blobs),
-        static_cast<unsigned long long>(r->evicted_bytes),
-        static_cast<unsigned long long>(r->temp_files_removed),
-        static_cast<unsigned long long>(r->temp_bytes_removed),
-        static_cast<unsigned long long>(r->orphan_files_removed),
-        static_cast<unsigned long long>(opened->store->usedBytes()));
+        "evicted %llu blobs (%llu bytes); removed %llu temp files (%llu bytes) and %llu "
+        "orphan files\n",
+        (*out)["evicted_blobs"].get<unsigned long long>(),
+        (*out)["evicted_bytes"].get<unsigned long long>(),
+        (*out)["temp_files_removed"].get<unsigned long long>(),
+        (*out)["temp_bytes_removed"].get<unsigned long long>(),
+        (*out)["orphan_files_removed"].get<unsigned long long>());
   }
   return kExitOk;
 }

@@ -15,23 +15,6 @@ struct StatusFlags {
   bool json = false;
 };
 
-// The admin address a running node wrote into its data dir.
-Result<std::string> adminAddressFromDataDir(const std::filesystem::path& dir) {
-  const auto file = node::runtimeFileIn(dir);
-  std::ifstream in(file);
-  if (!in) {
-    return fail(ErrorCode::kUnavailable,
-                "no node is running on data dir {} (start one with `thunder run`)", dir.string());
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  auto doc = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.contains("admin") || !doc["admin"].is_string()) {
-    return fail(ErrorCode::kCorruption, "{} is not a valid runtime file", file.string());
-  }
-  return doc["admin"].get<std::string>();
-}
-
 void printHuman(const nlohmann::json& status) {
   std::printf("thunder %s, up %.0f s\n", status.value("version", "?").c_str(),
               status.value("uptime_seconds", 0.0));
@@ -41,6 +24,14 @@ void printHuman(const nlohmann::json& status) {
     for (const auto& [name, address] : status["endpoints"].items()) {
       std::printf("  %-10s %s\n", name.c_str(), address.get<std::string>().c_str());
     }
+  }
+  if (status.contains("store")) {
+    const auto& store = status["store"];
+    std::printf("  store      %llu blobs, %llu bytes (quota %s)\n", store.value("blobs", 0ULL),
+                store.value("used_bytes", 0ULL),
+                store.value("quota_bytes", 0ULL) == 0
+                    ? "none"
+                    : (std::to_string(store.value("quota_bytes", 0ULL)) + " bytes").c_str());
   }
   if (status.contains("components")) {
     for (const auto& c : status["components"]) {
@@ -55,7 +46,7 @@ int showStatus(const GlobalFlags& flags, const StatusFlags& opts) {
   if (address.empty()) {
     auto dir = selectedDataDir(flags);
     if (!dir) return reportError(dir.error());
-    auto found = adminAddressFromDataDir(*dir);
+    auto found = runningNodeAdmin(*dir);
     if (!found) return reportError(found.error());
     address = *found;
   }

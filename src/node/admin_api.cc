@@ -1,11 +1,48 @@
 #include "node/admin_api.h"
 
+#include <nlohmann/json.hpp>
+
 #include "base/check.h"
 
 namespace thunder::node {
 
 using net::HttpRequest;
 using net::HttpResponse;
+
+namespace {
+
+constexpr std::pair<ErrorCode, unsigned> kErrorStatus[] = {
+    {ErrorCode::kInvalidArgument, 400},  {ErrorCode::kPermissionDenied, 403},
+    {ErrorCode::kNotFound, 404},         {ErrorCode::kAlreadyExists, 409},
+    {ErrorCode::kCorruption, 422},       {ErrorCode::kCancelled, 499},
+    {ErrorCode::kInternal, 500},         {ErrorCode::kIoError, 500},
+    {ErrorCode::kUnavailable, 503},      {ErrorCode::kTimeout, 504},
+    {ErrorCode::kResourceExhausted, 507}};
+
+}  // namespace
+
+HttpResponse errorResponse(const Error& error) {
+  unsigned status = 500;
+  for (const auto& [code, http_status] : kErrorStatus) {
+    if (code == error.code) status = http_status;
+  }
+  nlohmann::json body = {
+      {"error", {{"code", std::string(errorCodeName(error.code))}, {"message", error.message}}}};
+  return HttpResponse::json(status, body.dump() + "\n");
+}
+
+Error errorFromResponse(const HttpResponse& response) {
+  auto body = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+    const std::string code = body["error"].value("code", "");
+    const std::string message = body["error"].value("message", "");
+    for (const auto& [candidate, http_status] : kErrorStatus) {
+      if (errorCodeName(candidate) == code) return Error{candidate, message};
+    }
+  }
+  return Error{ErrorCode::kUnavailable,
+               fmt::format("the node answered HTTP {}: {}", response.status, response.body)};
+}
 
 AdminApi::AdminApi(io::Runtime& runtime, AdminOptions options, MetricsRegistry& metrics,
                    std::function<std::string()> status_json)

@@ -29,6 +29,12 @@ enum class RouteAccess { kAnyone, kLoopbackOnly };
 
 using AdminHandler = std::function<boost::asio::awaitable<net::HttpResponse>(net::HttpRequest)>;
 
+// An error as an admin API response: an HTTP status for its code and the JSON body
+// {"error": {"code": "not_found", "message": "..."}} (docs/admin-api.md).
+net::HttpResponse errorResponse(const Error& error);
+// The Error an admin API error response carries (kUnavailable for an unexpected answer).
+Error errorFromResponse(const net::HttpResponse& response);
+
 class AdminApi : public Component {
  public:
   AdminApi(io::Runtime& runtime, AdminOptions options, MetricsRegistry& metrics,

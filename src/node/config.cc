@@ -70,6 +70,13 @@ const std::vector<ConfigKey>& configKeys() {
        [](NodeOptions& o, const toml::node& v) {
          o.admin.idle_timeout = std::chrono::milliseconds(*v.value<int64_t>());
        }},
+      {"store", "quota_mb",
+       "Cache quota of the blob store in MiB; unpinned blobs are evicted least recently used "
+       "first. 0 = unlimited.",
+       KeyType::kInteger, [](const NodeOptions& o) { return std::to_string(o.store.quota_mb); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.store.quota_mb = static_cast<uint64_t>(*v.value<int64_t>());
+       }},
   };
   return keys;
 }

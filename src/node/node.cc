@@ -10,6 +10,7 @@
 #include "crypto/keystore.h"
 #include "io/shutdown_signal.h"
 #include "node/admin_api.h"
+#include "node/store_component.h"
 
 namespace thunder::node {
 
@@ -43,9 +44,14 @@ Node::Node(NodeOptions options, std::unique_ptr<DataDir> data_dir, crypto::Signi
       key_created_(key_created),
       created_at_(std::chrono::steady_clock::now()),
       runtime_(std::make_unique<io::Runtime>(options_.runtime)) {
+  // Start order: the store before the admin API that serves its routes.
   auto admin = std::make_unique<AdminApi>(*runtime_, options_.admin, metrics_,
                                           [this] { return statusJson(); });
+  auto store = std::make_unique<StoreComponent>(*runtime_, options_.data_dir, options_.store,
+                                                metrics_, *admin);
   admin_ = admin.get();
+  store_ = store.get();
+  components_.push_back(std::move(store));
   components_.push_back(std::move(admin));
   registerMetrics();
 }
@@ -181,7 +187,7 @@ std::string Node::statusJson() const {
       {"version", thunderVersion()}, {"node_key", key_.publicKey().hex()},
       {"pid", ::getpid()},           {"data_dir", data_dir_->path().string()},
       {"uptime_seconds", uptime},    {"endpoints", {{"admin", admin_->localAddress()}}},
-      {"components", components},
+      {"components", components},    {"store", store_->statusJson()},
   };
   return status.dump();
 }

@@ -78,6 +78,7 @@ class Node {
   std::unique_ptr<io::Runtime> runtime_;
   std::vector<std::unique_ptr<Component>> components_;  // in start order
   class AdminApi* admin_ = nullptr;                     // borrowed from components_
+  class StoreComponent* store_ = nullptr;               // borrowed from components_
 
   std::atomic<size_t> started_count_{0};  // components_[0, started_count_) are running
   std::atomic<State> state_{State::kCreated};

@@ -40,6 +40,10 @@ Result<void> validateOptions(const NodeOptions& options) {
     return fail(ErrorCode::kInvalidArgument, "admin.idle_timeout_ms: {} is below 10",
                 options.admin.idle_timeout.count());
   }
+  if (options.store.quota_mb > (uint64_t{1} << 40)) {
+    return fail(ErrorCode::kInvalidArgument, "store.quota_mb: {} is out of range (0 to 2^40)",
+                options.store.quota_mb);
+  }
   return {};
 }
 

@@ -19,12 +19,17 @@ struct AdminOptions {
   std::chrono::milliseconds idle_timeout{30'000};
 };
 
+struct StoreOptions {
+  uint64_t quota_mb = 0;  // cache quota of the blob store in MiB; 0 = unlimited
+};
+
 struct NodeOptions {
   std::filesystem::path data_dir = "~/.thunder";  // "~" is the user's home directory
   std::chrono::milliseconds shutdown_grace{5'000};
   std::string log_level = "info";  // "info", or "info,content=debug,net=warn"
   io::RuntimeOptions runtime;
   AdminOptions admin;
+  StoreOptions store;
 };
 
 // Checks every field; kInvalidArgument naming the config key ("admin.listen: ...").

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -30,13 +31,21 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-Process::Process(std::vector<std::string> args) {
-  int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+Process::Process(std::vector<std::string> args, StdinMode stdin_mode) {
+  int in[2] = {-1, -1}, out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe");
+  }
+  if (stdin_mode == StdinMode::kPipe && ::pipe2(in, O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe");
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (stdin_mode == StdinMode::kPipe) {
+    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  }
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   args.insert(args.begin(), thunderBinary());
@@ -49,9 +58,12 @@ Process::Process(std::vector<std::string> args) {
   posix_spawn_file_actions_destroy(&actions);
   ::close(out[1]);
   ::close(err[1]);
+  if (in[0] >= 0) ::close(in[0]);
+  in_fd_ = in[1];
   out_fd_ = out[0];
   err_fd_ = err[0];
   pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+  ::signal(SIGPIPE, SIG_IGN);  // a child that exits early must not kill the test writing to it
   if (pidfd_ < 0) throw std::runtime_error("pidfd_open failed");
 }
 
@@ -60,9 +72,25 @@ Process::~Process() {
     ::kill(pid_, SIGKILL);
     wait(std::chrono::seconds(10));
   }
+  closeStdin();
   ::close(out_fd_);
   ::close(err_fd_);
   ::close(pidfd_);
+}
+
+bool Process::writeStdin(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(in_fd_, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+void Process::closeStdin() {
+  if (in_fd_ >= 0) ::close(in_fd_);
+  in_fd_ = -1;
 }
 
 std::optional<std::string> Process::readLine(std::chrono::milliseconds timeout) {
@@ -117,8 +145,11 @@ std::string Process::stdoutRest() {
   return out_buffer_ + drain(out_fd_);
 }
 
-RunResult runThunder(std::vector<std::string> args, std::chrono::milliseconds timeout) {
-  Process p(std::move(args));
+RunResult runThunder(std::vector<std::string> args, std::chrono::milliseconds timeout,
+                     std::optional<std::string> input) {
+  Process p(std::move(args), input ? StdinMode::kPipe : StdinMode::kDevNull);
+  size_t input_written = 0;
+  if (input && input->empty()) p.closeStdin();
   // Drain both pipes while waiting so a chatty child cannot block on a full pipe.
   std::string out, err;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -130,6 +161,7 @@ RunResult runThunder(std::vector<std::string> args, std::chrono::milliseconds ti
     std::vector<pollfd> fds;
     fds.push_back({out_open ? p.stdoutFd() : -1, POLLIN, 0});
     fds.push_back({err_open ? p.stderrFd() : -1, POLLIN, 0});
+    fds.push_back({p.stdinFd(), POLLOUT, 0});
     if (::poll(fds.data(), fds.size(), static_cast<int>(left.count())) <= 0) break;
     char buf[65536];
     if (fds[0].revents) {
@@ -145,6 +177,12 @@ RunResult runThunder(std::vector<std::string> args, std::chrono::milliseconds ti
         err_open = false;
       else
         err.append(buf, static_cast<size_t>(n));
+    }
+    if (fds[2].fd >= 0 && fds[2].revents) {
+      const size_t chunk = std::min<size_t>(input->size() - input_written, 65536);
+      const ssize_t n = ::write(fds[2].fd, input->data() + input_written, chunk);
+      if (n > 0) input_written += static_cast<size_t>(n);
+      if (n < 0 || input_written == input->size()) p.closeStdin();
     }
   }
   auto code = p.wait(std::chrono::seconds(10));
