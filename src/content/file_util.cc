@@ -8,11 +8,6 @@
 
 namespace thunder::content {
 
-void UniqueFd::reset() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
-
 Result<UniqueFd> openFile(const std::filesystem::path& path, int flags, unsigned mode) {
   const int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
   if (fd < 0) return failErrno(errno, fmt::format("cannot open {}", path.string()));

@@ -73,11 +73,7 @@ Result<std::unique_ptr<DataDir>> DataDir::open(const std::filesystem::path& dir)
     ::close(fd);
     return failErrno(saved, fmt::format("cannot write lock file {}", lock_path.string()));
   }
-  return std::unique_ptr<DataDir>(new DataDir(dir, fd));
-}
-
-DataDir::~DataDir() {
-  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+  return std::unique_ptr<DataDir>(new DataDir(dir, UniqueFd(fd)));
 }
 
 Result<void> writeFileAtomically(const std::filesystem::path& file, std::string_view contents,

@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace thunder::node {
 
@@ -22,7 +23,6 @@ class DataDir {
   // kUnavailable if another process holds the lock (naming its pid); kIoError/kPermissionDenied
   // if the directory cannot be created or written.
   static Result<std::unique_ptr<DataDir>> open(const std::filesystem::path& dir);
-  ~DataDir();
   DataDir(const DataDir&) = delete;
   DataDir& operator=(const DataDir&) = delete;
 
@@ -32,9 +32,10 @@ class DataDir {
   std::filesystem::path runtimeFile() const { return path_ / "node.json"; }
 
  private:
-  DataDir(std::filesystem::path path, int lock_fd) : path_(std::move(path)), lock_fd_(lock_fd) {}
+  DataDir(std::filesystem::path path, UniqueFd lock_fd)
+      : path_(std::move(path)), lock_fd_(std::move(lock_fd)) {}
   std::filesystem::path path_;
-  int lock_fd_;
+  UniqueFd lock_fd_;  // holds the flock; closing it releases the lock
 };
 
 // The key file, config file and runtime file paths of a data dir, without locking it (for CLI
