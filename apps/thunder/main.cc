@@ -3,6 +3,7 @@
 
 #include "cli.h"
 #include "cmd_content.h"
+#include "cmd_dacks.h"
 #include "node/node.h"
 
 int main(int argc, char** argv) {
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   addStatusCommand(app, flags, &exit_code);
   addConfigCommand(app, flags, &exit_code);
   addContentCommands(app, flags, &exit_code);
+  addDacksCommand(app, flags, &exit_code);
   addVersionCommand(app, &exit_code);
 
   try {
