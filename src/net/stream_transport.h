@@ -21,9 +21,6 @@
 
 namespace thunder::net {
 
-// The exporter label whose output binds a Thunder session handshake to its transport.
-inline constexpr std::string_view kSessionExporterLabel = "EXPORTER-thunder-session";
-
 // Output of a keying-material exporter: 32 bytes, equal on both ends of one connection and
 // different (with overwhelming probability) between any two connections.
 using ExportedKey = std::array<uint8_t, 32>;

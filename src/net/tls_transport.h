@@ -5,7 +5,8 @@
 // authenticates the node by pinning that key: the certificate must carry exactly the expected
 // public key and be validly self-signed by it. Nobody else is involved (no CA, no hostname).
 // Clients are not authenticated by TLS; they prove their key inside the session handshake, bound
-// to the connection with exportKeyingMaterial(kSessionExporterLabel).
+// to the connection with exportKeyingMaterial(label) (the session layer
+// chooses the label: handshake::kTlsExporterLabel).
 //
 // TlsListener owns its listening socket, its half-open connections and the coroutines running
 // the handler. The acceptor runs on one loop of the runtime; each accepted connection runs on

@@ -22,6 +22,8 @@
 namespace thunder::net {
 namespace {
 
+constexpr std::string_view kTestExporterLabel = "EXPORTER-thunder-test";
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
@@ -78,7 +80,7 @@ class TlsTransportTest : public ::testing::Test {
         runtime_, identity_, std::move(options),
         [this, mode](std::unique_ptr<StreamConnection> conn) -> asio::awaitable<void> {
           ++served_;
-          auto binding = conn->exportKeyingMaterial(kSessionExporterLabel);
+          auto binding = conn->exportKeyingMaterial(kTestExporterLabel);
           if (!binding || !co_await conn->writeAll(*binding)) co_return;
           if (mode == ServerMode::kKeep) {
             std::lock_guard lock(kept_mutex_);
@@ -180,8 +182,8 @@ TEST_F(TlsTransportTest, BothEndsExportTheSameBindingAndConnectionsDiffer) {
   auto first = connect(&server_first);
   auto second = connect(&server_second);
   ASSERT_TRUE(first && second);
-  auto client_first = first->exportKeyingMaterial(kSessionExporterLabel);
-  auto client_second = second->exportKeyingMaterial(kSessionExporterLabel);
+  auto client_first = first->exportKeyingMaterial(kTestExporterLabel);
+  auto client_second = second->exportKeyingMaterial(kTestExporterLabel);
   ASSERT_TRUE(client_first && client_second);
   EXPECT_EQ(*client_first, server_first);
   EXPECT_EQ(*client_second, server_second);
