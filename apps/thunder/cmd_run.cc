@@ -10,15 +10,20 @@ namespace {
 
 struct RunFlags {
   std::string admin_listen;
+  std::string sessions_listen;
   std::string log_level;
   bool json = false;
 };
 
 void printReady(const node::ReadyInfo& info, const RunFlags& run) {
   if (run.json) {
-    nlohmann::json ready = {
-        {"event", "ready"},          {"version", info.version},     {"node_key", info.node_key},
-        {"data_dir", info.data_dir}, {"admin", info.admin_address}, {"pid", ::getpid()}};
+    nlohmann::json ready = {{"event", "ready"},
+                            {"version", info.version},
+                            {"node_key", info.node_key},
+                            {"data_dir", info.data_dir},
+                            {"admin", info.admin_address},
+                            {"sessions", info.sessions_address},
+                            {"pid", ::getpid()}};
     std::printf("%s\n", ready.dump().c_str());
   } else {
     std::printf("thunder %s is running\n", info.version.c_str());
@@ -29,6 +34,8 @@ void printReady(const node::ReadyInfo& info, const RunFlags& run) {
     std::printf("  data dir      %s\n", info.data_dir.c_str());
     std::printf("  admin API     http://%s  (/health /metrics /status)\n",
                 info.admin_address.c_str());
+    std::printf("  sessions      %s  (TLS; services: content 0, echo 1)\n",
+                info.sessions_address.c_str());
     std::printf("Press Ctrl-C to stop.\n");
   }
   std::fflush(stdout);
@@ -38,6 +45,7 @@ int runNode(const GlobalFlags& flags, const RunFlags& run) {
   auto options = loadOptions(flags);
   if (!options) return reportError(options.error());
   if (!run.admin_listen.empty()) options->admin.listen = run.admin_listen;
+  if (!run.sessions_listen.empty()) options->sessions.listen = run.sessions_listen;
   if (!run.log_level.empty()) options->log_level = run.log_level;
   if (auto ok = node::validateOptions(*options); !ok) return reportError(ok.error());
 
@@ -57,6 +65,8 @@ void addRunCommand(CLI::App& app, const GlobalFlags& flags, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("run", "Start a node (no config needed: embedded defaults)");
   cmd->add_option("--admin-listen", run->admin_listen,
                   "Admin API address, e.g. 127.0.0.1:4240 (port 0: any free port)");
+  cmd->add_option("--sessions-listen", run->sessions_listen,
+                  "Client session address, e.g. 0.0.0.0:4200 (port 0: any free port)");
   cmd->add_option("--log-level", run->log_level, "Log filter, e.g. info or info,node=debug");
   cmd->add_flag("--json", run->json, "Print one JSON line when ready (for scripts)");
   cmd->footer(

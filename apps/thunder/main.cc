@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli.h"
+#include "cmd_connect.h"
 #include "cmd_content.h"
 #include "cmd_dacks.h"
 #include "node/node.h"
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   addConfigCommand(app, flags, &exit_code);
   addContentCommands(app, flags, &exit_code);
   addDacksCommand(app, flags, &exit_code);
+  addConnectCommands(app, flags, &exit_code);
   addVersionCommand(app, &exit_code);
 
   try {

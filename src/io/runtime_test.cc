@@ -56,6 +56,28 @@ TEST(Runtime, OffloadRunsOnPoolAndResumesOnLoop) {
   EXPECT_EQ(loop_thread, resumed_thread);
 }
 
+TEST(Runtime, OffloadKeepsCapturesAliveAndDestroysThemOnce) {
+  Runtime runtime({.loop_threads = 1, .blocking_threads = 1});
+  runtime.start();
+  auto tracker = std::make_shared<int>(7);
+  std::promise<std::string> done;
+  boost::asio::co_spawn(
+      runtime.loop(0),
+      [&]() -> boost::asio::awaitable<void> {
+        // A capture with a destructor and a result with a destructor. The function is a named
+        // local: GCC 12 destroys temporaries with destructors inside a co_await expression twice.
+        auto work = [tracker, label = std::string(100, 'x')] {
+          return label + std::to_string(*tracker);
+        };
+        std::string text = co_await offload(runtime.blockingPool(), std::move(work));
+        done.set_value(text);
+      },
+      boost::asio::detached);
+  EXPECT_EQ(done.get_future().get(), std::string(100, 'x') + "7");
+  runtime.stop();
+  EXPECT_EQ(tracker.use_count(), 1);  // the copy in the capture was destroyed exactly once
+}
+
 TEST(Runtime, TimersFireInOrder) {
   Runtime runtime({.loop_threads = 1});
   runtime.start();

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -76,6 +78,37 @@ const std::vector<ConfigKey>& configKeys() {
        KeyType::kInteger, [](const NodeOptions& o) { return std::to_string(o.store.quota_mb); },
        [](NodeOptions& o, const toml::node& v) {
          o.store.quota_mb = static_cast<uint64_t>(*v.value<int64_t>());
+       }},
+      {"sessions", "listen",
+       "Client sessions (TLS 1.3). Loopback by default; \"0.0.0.0:4200\" serves the network.",
+       KeyType::kString, [](const NodeOptions& o) { return quoted(o.sessions.listen); },
+       [](NodeOptions& o, const toml::node& v) { o.sessions.listen = *v.value<std::string>(); }},
+      {"sessions", "lanes_per_client", "Concurrent or resumable sessions per client key.",
+       KeyType::kInteger,
+       [](const NodeOptions& o) { return std::to_string(o.sessions.lanes_per_client); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.sessions.lanes_per_client =
+             static_cast<uint32_t>(std::min<int64_t>(*v.value<int64_t>(), UINT32_MAX));
+       }},
+      {"sessions", "handshake_timeout_ms",
+       "A connection must finish the TLS handshake, and then send its Hello, within this time.",
+       KeyType::kInteger,
+       [](const NodeOptions& o) { return std::to_string(o.sessions.handshake_timeout.count()); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.sessions.handshake_timeout = std::chrono::milliseconds(*v.value<int64_t>());
+       }},
+      {"sessions", "idle_timeout_ms", "A session that receives nothing this long is ended.",
+       KeyType::kInteger,
+       [](const NodeOptions& o) { return std::to_string(o.sessions.idle_timeout.count()); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.sessions.idle_timeout = std::chrono::milliseconds(*v.value<int64_t>());
+       }},
+      {"sessions", "max_handshakes_per_ip",
+       "Connections from one IP address still in the TLS handshake; more are closed at once.",
+       KeyType::kInteger,
+       [](const NodeOptions& o) { return std::to_string(o.sessions.max_handshakes_per_ip); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.sessions.max_handshakes_per_ip = static_cast<size_t>(*v.value<int64_t>());
        }},
   };
   return keys;

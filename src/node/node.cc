@@ -10,6 +10,7 @@
 #include "crypto/keystore.h"
 #include "io/shutdown_signal.h"
 #include "node/admin_api.h"
+#include "node/session_component.h"
 #include "node/store_component.h"
 
 namespace thunder::node {
@@ -44,14 +45,19 @@ Node::Node(NodeOptions options, std::unique_ptr<DataDir> data_dir, crypto::Signi
       key_created_(key_created),
       created_at_(std::chrono::steady_clock::now()),
       runtime_(std::make_unique<io::Runtime>(options_.runtime)) {
-  // Start order: the store before the admin API that serves its routes.
+  // Start order: the store, then the sessions that read it, then the admin API that serves
+  // the store's routes and everyone's status.
   auto admin = std::make_unique<AdminApi>(*runtime_, options_.admin, metrics_,
                                           [this] { return statusJson(); });
   auto store = std::make_unique<StoreComponent>(*runtime_, options_.data_dir, options_.store,
                                                 metrics_, *admin);
+  auto sessions = std::make_unique<SessionComponent>(*runtime_, options_.data_dir,
+                                                     options_.sessions, key_, *store, metrics_);
   admin_ = admin.get();
   store_ = store.get();
+  sessions_ = sessions.get();
   components_.push_back(std::move(store));
+  components_.push_back(std::move(sessions));
   components_.push_back(std::move(admin));
   registerMetrics();
 }
@@ -90,19 +96,21 @@ Result<ReadyInfo> Node::start() {
   }
   state_ = State::kRunning;
 
-  ReadyInfo info{std::string(thunderVersion()), key_.publicKey().hex(), data_dir_->path().string(),
-                 admin_->localAddress(), key_created_};
+  ReadyInfo info{std::string(thunderVersion()), key_.publicKey().hex(),
+                 data_dir_->path().string(),    admin_->localAddress(),
+                 sessions_->localAddress(),     key_created_};
   nlohmann::json runtime_file = {{"pid", ::getpid()},
                                  {"version", info.version},
                                  {"node_key", info.node_key},
-                                 {"admin", info.admin_address}};
+                                 {"admin", info.admin_address},
+                                 {"sessions", info.sessions_address}};
   if (auto ok = writeFileAtomically(data_dir_->runtimeFile(), runtime_file.dump() + "\n", 0600);
       !ok) {
     THUNDER_LOG(warn, "node", "cannot write {}: {}", data_dir_->runtimeFile().string(),
                 ok.error().message);
   }
-  THUNDER_LOG(info, "node", "node {} running; admin API on http://{}", info.node_key,
-              info.admin_address);
+  THUNDER_LOG(info, "node", "node {} running; admin API on http://{}; sessions on {}",
+              info.node_key, info.admin_address, info.sessions_address);
   return info;
 }
 
@@ -184,10 +192,15 @@ std::string Node::statusJson() const {
   const double uptime =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - created_at_).count();
   nlohmann::json status = {
-      {"version", thunderVersion()}, {"node_key", key_.publicKey().hex()},
-      {"pid", ::getpid()},           {"data_dir", data_dir_->path().string()},
-      {"uptime_seconds", uptime},    {"endpoints", {{"admin", admin_->localAddress()}}},
-      {"components", components},    {"store", store_->statusJson()},
+      {"version", thunderVersion()},
+      {"node_key", key_.publicKey().hex()},
+      {"pid", ::getpid()},
+      {"data_dir", data_dir_->path().string()},
+      {"uptime_seconds", uptime},
+      {"endpoints", {{"admin", admin_->localAddress()}, {"sessions", sessions_->localAddress()}}},
+      {"components", components},
+      {"store", store_->statusJson()},
+      {"sessions", sessions_->statusJson()},
   };
   return status.dump();
 }

@@ -32,8 +32,9 @@ struct ReadyInfo {
   std::string version;
   std::string node_key;  // hex Ed25519 public key
   std::string data_dir;
-  std::string admin_address;  // "127.0.0.1:4240"
-  bool key_created = false;   // the key was generated on this start
+  std::string admin_address;     // "127.0.0.1:4240"
+  std::string sessions_address;  // "127.0.0.1:4200"
+  bool key_created = false;      // the key was generated on this start
 };
 
 class Node {
@@ -79,6 +80,7 @@ class Node {
   std::vector<std::unique_ptr<Component>> components_;  // in start order
   class AdminApi* admin_ = nullptr;                     // borrowed from components_
   class StoreComponent* store_ = nullptr;               // borrowed from components_
+  class SessionComponent* sessions_ = nullptr;          // borrowed from components_
 
   std::atomic<size_t> started_count_{0};  // components_[0, started_count_) are running
   std::atomic<State> state_{State::kCreated};

@@ -44,6 +44,32 @@ Result<void> validateOptions(const NodeOptions& options) {
     return fail(ErrorCode::kInvalidArgument, "store.quota_mb: {} is out of range (0 to 2^40)",
                 options.store.quota_mb);
   }
+  if (auto ok = net::parseEndpoint(options.sessions.listen); !ok) {
+    return fail(ok.error().withContext("sessions.listen"));
+  }
+  if (options.sessions.lanes_per_client < 1 || options.sessions.lanes_per_client > 1024) {
+    return fail(ErrorCode::kInvalidArgument,
+                "sessions.lanes_per_client: {} is out of range (1 to 1024)",
+                options.sessions.lanes_per_client);
+  }
+  if (options.sessions.handshake_timeout.count() < 100 ||
+      options.sessions.handshake_timeout.count() > 600'000) {
+    return fail(ErrorCode::kInvalidArgument,
+                "sessions.handshake_timeout_ms: {} is out of range (100 to 600000)",
+                options.sessions.handshake_timeout.count());
+  }
+  if (options.sessions.idle_timeout.count() < 100 ||
+      options.sessions.idle_timeout.count() > 86'400'000) {
+    return fail(ErrorCode::kInvalidArgument,
+                "sessions.idle_timeout_ms: {} is out of range (100 to 86400000)",
+                options.sessions.idle_timeout.count());
+  }
+  if (options.sessions.max_handshakes_per_ip < 1 ||
+      options.sessions.max_handshakes_per_ip > 100'000) {
+    return fail(ErrorCode::kInvalidArgument,
+                "sessions.max_handshakes_per_ip: {} is out of range (1 to 100000)",
+                options.sessions.max_handshakes_per_ip);
+  }
   return {};
 }
 

@@ -23,6 +23,19 @@ struct StoreOptions {
   uint64_t quota_mb = 0;  // cache quota of the blob store in MiB; 0 = unlimited
 };
 
+struct SessionOptions {
+  // The TLS session listener (docs/protocol/handshake.md). Loopback by default; set
+  // "0.0.0.0:4200" to serve the network.
+  std::string listen = "127.0.0.1:4200";
+  uint32_t lanes_per_client = 24;
+  // TLS handshake plus Hello must each finish within this time of the connection's start.
+  std::chrono::milliseconds handshake_timeout{10'000};
+  // A session that receives no frame for this long is terminated (idle_timeout).
+  std::chrono::milliseconds idle_timeout{60'000};
+  // Connections of one IP address still in the TLS handshake; more are closed at once.
+  size_t max_handshakes_per_ip = 32;
+};
+
 struct NodeOptions {
   std::filesystem::path data_dir = "~/.thunder";  // "~" is the user's home directory
   std::chrono::milliseconds shutdown_grace{5'000};
@@ -30,6 +43,7 @@ struct NodeOptions {
   io::RuntimeOptions runtime;
   AdminOptions admin;
   StoreOptions store;
+  SessionOptions sessions;
 };
 
 // Checks every field; kInvalidArgument naming the config key ("admin.listen: ...").

@@ -21,7 +21,8 @@ class RunningNode {
  public:
   explicit RunningNode(const std::filesystem::path& data_dir, std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"--data-dir",     data_dir.string(), "run",
-                                     "--admin-listen", "127.0.0.1:0",     "--json"};
+                                     "--admin-listen", "127.0.0.1:0",     "--sessions-listen",
+                                     "127.0.0.1:0",    "--json"};
     args.insert(args.end(), extra.begin(), extra.end());
     process_ = std::make_unique<Process>(args);
     auto line = process_->readLine();
@@ -96,8 +97,8 @@ TEST(NodeCli, SigintStopsCleanlyToo) {
 TEST(NodeCli, SecondRunOnTheSameDataDirIsRefused) {
   TempDir dir;
   RunningNode first(dir.path() / "data");
-  auto second = runThunder(
-      {"--data-dir", (dir.path() / "data").string(), "run", "--admin-listen", "127.0.0.1:0"});
+  auto second = runThunder({"--data-dir", (dir.path() / "data").string(), "run", "--admin-listen",
+                            "127.0.0.1:0", "--sessions-listen", "127.0.0.1:0"});
   EXPECT_EQ(second.exit_code, 3);
   EXPECT_TRUE(oneLine(second.err)) << second.err;
   EXPECT_NE(second.err.find("in use by another thunder process (pid " +
@@ -111,8 +112,8 @@ TEST(NodeCli, SecondRunOnTheSameDataDirIsRefused) {
 TEST(NodeCli, PortInUseIsOneLineAndExit3) {
   TempDir dir;
   RunningNode first(dir.path() / "a");
-  auto second = runThunder(
-      {"--data-dir", (dir.path() / "b").string(), "run", "--admin-listen", first.admin()});
+  auto second = runThunder({"--data-dir", (dir.path() / "b").string(), "run", "--admin-listen",
+                            first.admin(), "--sessions-listen", "127.0.0.1:0"});
   EXPECT_EQ(second.exit_code, 3);
   EXPECT_NE(second.err.find("already in use"), std::string::npos) << second.err;
   EXPECT_EQ(second.err.find("terminate"), std::string::npos);
@@ -145,7 +146,8 @@ TEST(NodeCli, CorruptKeyFileIsOneLineAndExit4) {
     f.seekp(40);
     f.put('Z');
   }
-  auto result = runThunder({"--data-dir", data.string(), "run", "--admin-listen", "127.0.0.1:0"});
+  auto result = runThunder({"--data-dir", data.string(), "run", "--admin-listen", "127.0.0.1:0",
+                            "--sessions-listen", "127.0.0.1:0"});
   EXPECT_EQ(result.exit_code, 4);
   EXPECT_TRUE(oneLine(result.err)) << result.err;
   EXPECT_NE(result.err.find(key.string()), std::string::npos) << result.err;

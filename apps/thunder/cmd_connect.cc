@@ -1,0 +1,356 @@
+// thunder connect|fetch: client sessions from the command line.
+#include "cmd_connect.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+
+#include "cmd_content.h"
+#include "content/file_util.h"
+#include "content/verified_stream.h"
+#include "crypto/keystore.h"
+#include "handshake/client_driver.h"
+#include "handshake/content_request.h"
+
+namespace thunder::cli {
+namespace {
+
+namespace asio = boost::asio;
+using handshake::SessionControl;
+using handshake::SessionOutcome;
+using handshake::TerminationReason;
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+
+struct ConnectFlags {
+  std::string address;
+  std::string node_key;
+  uint32_t service = 0;
+  std::string key;                  // client key file
+  int64_t linger_ms = 500;          // connect: quiet time after stdin EOF before ending
+  std::string id;                   // fetch
+  std::vector<std::string> ranges;  // fetch
+  std::string output;               // fetch -o
+  bool store = false;               // fetch --store
+  bool pin = false;
+};
+
+// The client key: --key FILE, or <data-dir>/keys/client.key (created on first use).
+Result<crypto::SigningKey> clientKey(const GlobalFlags& flags, const ConnectFlags& opts) {
+  if (!opts.key.empty()) return crypto::readKeyFile(opts.key);
+  THUNDER_ASSIGN_OR_RETURN(const auto dir, selectedDataDir(flags));
+  const auto file = dir / "keys" / "client.key";
+  auto key = crypto::readKeyFile(file);
+  if (key || key.error().code != ErrorCode::kNotFound) return key;
+  auto fresh = crypto::SigningKey::generate();
+  THUNDER_TRY(crypto::writeNewKeyFile(file, fresh));
+  std::fprintf(stderr, "thunder: created client key %s (public key %s)\n", file.string().c_str(),
+               fresh.publicKey().hex().c_str());
+  return fresh;
+}
+
+Result<handshake::ConnectOptions> connectOptions(const ConnectFlags& opts, uint32_t service) {
+  auto node_pk = PublicKey::fromHex(opts.node_key);
+  if (!node_pk) {
+    return fail(ErrorCode::kInvalidArgument, "--node-key {} is not a public key (64 hex digits)",
+                opts.node_key);
+  }
+  handshake::ConnectOptions options;
+  options.address = opts.address;
+  options.target.node_pk = *node_pk;
+  options.target.service = ServiceId(service);
+  return options;
+}
+
+// Exit code and stderr line for a session that could not be run or did not end normally.
+int reportConnectError(const Error& error) {
+  if (error.code == ErrorCode::kPermissionDenied || error.code == ErrorCode::kCorruption) {
+    std::fprintf(stderr, "thunder: %s\n", error.message.c_str());
+    return kExitCorruption;  // node key mismatch, bad certificate
+  }
+  return reportError(error);
+}
+
+int reportOutcome(const SessionOutcome& outcome) {
+  if (outcome.normal()) return kExitOk;
+  if (outcome.local_error) return reportError(*outcome.local_error);
+  std::fprintf(stderr, "thunder: %s\n", outcome.describe().c_str());
+  switch (outcome.reason) {
+    case TerminationReason::kUnexpectedNodeKey:
+    case TerminationReason::kBadSignature: return kExitCorruption;
+    case TerminationReason::kNodeBusy:
+    case TerminationReason::kLaneLimit:
+    case TerminationReason::kLaneBusy:
+    case TerminationReason::kShutdown: return kExitUnavailable;
+    case TerminationReason::kServiceError:
+      if (outcome.message.starts_with("not_found:")) return kExitNotFound;
+      return kExitError;
+    default: return kExitError;
+  }
+}
+
+// connect: stdin → payloads, payloads → stdout. At end of stdin it waits until the node has
+// been quiet for --linger ms (answers in flight), signs a last DACK and ends normally.
+class StdioBridge final : public handshake::SessionHandler {
+ public:
+  explicit StdioBridge(std::chrono::milliseconds linger) : linger_(linger) {}
+
+  void onOpen(SessionControl&, uint64_t) override {}
+  Result<void> onPayload(SessionControl&, std::span<const uint8_t> payload) override {
+    last_payload_ = std::chrono::steady_clock::now();
+    return content::writeAll(STDOUT_FILENO, payload, "stdout");
+  }
+  asio::awaitable<void> produce(SessionControl& control) override {
+    std::vector<uint8_t> buffer(64 * 1024);
+    asio::posix::stream_descriptor in(control.executor());
+    boost::system::error_code ec;
+    in.assign(::dup(STDIN_FILENO), ec);  // fails for regular files: read those directly
+    if (!ec) stdin_ = &in;
+    while (control.isOpen()) {
+      size_t n = 0;
+      if (stdin_ != nullptr) {
+        auto [read_ec, got] = co_await in.async_read_some(asio::buffer(buffer), kAwait);
+        if (read_ec) break;  // end of input, or stop()
+        n = got;
+      } else {
+        auto got = content::readFull(STDIN_FILENO, buffer, "stdin");
+        if (!got || *got == 0) break;
+        n = *got;
+        co_await asio::post(control.executor(), asio::use_awaitable);
+      }
+      control.send(std::span(buffer).first(n));
+      co_await control.waitWritable(4 << 20);
+    }
+    stdin_ = nullptr;
+    if (!control.isOpen()) co_return;
+    asio::steady_timer timer(control.executor());
+    timer_ = &timer;
+    last_payload_ = std::chrono::steady_clock::now();
+    while (control.isOpen()) {
+      const auto quiet_until = last_payload_ + linger_;
+      if (std::chrono::steady_clock::now() >= quiet_until) break;
+      timer.expires_at(quiet_until);
+      co_await timer.async_wait(kAwait);
+    }
+    timer_ = nullptr;
+    control.acknowledgeBandwidth(control.receivedBytes(), handshake::Commitment{});
+    control.end(TerminationReason::kNormal, "client done");
+  }
+  void stop() override {
+    if (stdin_ != nullptr) stdin_->cancel();
+    if (timer_ != nullptr) timer_->cancel();
+  }
+
+ private:
+  std::chrono::milliseconds linger_;
+  std::chrono::steady_clock::time_point last_payload_;
+  asio::posix::stream_descriptor* stdin_ = nullptr;
+  asio::steady_timer* timer_ = nullptr;
+};
+
+int runConnect(const GlobalFlags& flags, const ConnectFlags& opts) {
+  auto options = connectOptions(opts, opts.service);
+  if (!options) return reportError(options.error());
+  auto key = clientKey(flags, opts);
+  if (!key) return reportError(key.error());
+  handshake::SystemClock clock;
+  StdioBridge bridge(std::chrono::milliseconds(std::max<int64_t>(0, opts.linger_ms)));
+  auto outcome = handshake::connectAndRunBlocking(std::move(*options), *key, clock, bridge);
+  if (!outcome) return reportConnectError(outcome.error());
+  return reportOutcome(*outcome);
+}
+
+// fetch: a verified range stream from the content service. Only verified bytes leave it: to
+// stdout / -o FILE through a RangeDecoder, or into the blob store through importVerified().
+// DACKs acknowledge verified stream bytes every 1 MiB.
+class ContentFetch final : public handshake::SessionHandler {
+ public:
+  ContentFetch(handshake::ContentRequest request, content::ByteRanges ranges, int out_fd,
+               content::VerifiedImport* import)
+      : request_(std::move(request)), ranges_(ranges), out_fd_(out_fd), import_(import) {
+    if (import_ == nullptr) {
+      decoder_.emplace(request_.id, ranges_,
+                       [this](uint64_t offset, std::span<const uint8_t> bytes) {
+                         verified_stream_bytes_ = decoder_->consumed();
+                         return writeRequested(offset, bytes);
+                       });
+    }
+  }
+
+  void onOpen(SessionControl& control, uint64_t resume_offset) override {
+    if (resume_offset != 0) {
+      control.end(TerminationReason::kProtocolError, "fetch opens new lanes only");
+      return;
+    }
+    control.send(handshake::encodeContentRequest(request_));
+  }
+
+  Result<void> onPayload(SessionControl& control, std::span<const uint8_t> payload) override {
+    if (import_ != nullptr) {
+      THUNDER_TRY(import_->feed(payload));
+      // The import verifies as it goes; a group becomes verified when its last byte arrives.
+      verified_stream_bytes_ += payload.size();
+    } else {
+      THUNDER_TRY(decoder_->feed(payload));
+    }
+    if (verified_stream_bytes_ - acked_ >= kDackEvery) {
+      const uint64_t size = decoder_ && decoder_->claimedSize() ? *decoder_->claimedSize() : 0;
+      control.acknowledgeBandwidth(verified_stream_bytes_,
+                                   handshake::contentCommitment(request_, size));
+      acked_ = verified_stream_bytes_;
+    }
+    return {};
+  }
+
+  Result<void> onNormalEnd() override {
+    if (import_ != nullptr) {
+      THUNDER_ASSIGN_OR_RETURN(result_, import_->finish());
+      return {};
+    }
+    return decoder_->finish();
+  }
+
+  const std::optional<content::VerifiedPutResult>& result() const { return result_; }
+
+ private:
+  static constexpr uint64_t kDackEvery = 1 << 20;
+
+  Result<void> writeRequested(uint64_t offset, std::span<const uint8_t> bytes) {
+    const uint64_t end = offset + bytes.size();
+    for (const auto& r : ranges_.ranges()) {
+      const uint64_t from = std::max(r.start, offset);
+      const uint64_t to = std::min(r.end, end);
+      if (from >= to) continue;
+      THUNDER_TRY(content::writeAll(out_fd_, bytes.subspan(from - offset, to - from), "output"));
+    }
+    return {};
+  }
+
+  handshake::ContentRequest request_;
+  content::ByteRanges ranges_;
+  int out_fd_;
+  content::VerifiedImport* import_;
+  std::optional<content::RangeDecoder> decoder_;
+  uint64_t verified_stream_bytes_ = 0;
+  uint64_t acked_ = 0;
+  std::optional<content::VerifiedPutResult> result_;
+};
+
+Result<std::pair<handshake::ContentRequest, content::ByteRanges>> fetchRequest(
+    const ConnectFlags& opts) {
+  auto id = BlobId::fromHex(opts.id);
+  if (!id) return fail(ErrorCode::kInvalidArgument, "{} is not a blob id (64 hex digits)", opts.id);
+  handshake::ContentRequest request{*id, {}};
+  content::ByteRanges ranges;
+  if (opts.ranges.size() > handshake::kMaxContentRequestRanges) {
+    return fail(ErrorCode::kInvalidArgument, "{} ranges: at most {} per fetch", opts.ranges.size(),
+                handshake::kMaxContentRequestRanges);
+  }
+  for (const auto& text : opts.ranges) {
+    THUNDER_ASSIGN_OR_RETURN(auto range, content_cmd::parseRange(text));
+    const uint64_t end = range.last ? *range.last + 1 : UINT64_MAX;
+    request.ranges.push_back({range.first, end});
+    THUNDER_TRY(ranges.add(range.first, end));
+  }
+  if (opts.ranges.empty()) ranges = content::ByteRanges::all();
+  return std::pair{std::move(request), std::move(ranges)};
+}
+
+int runFetch(const GlobalFlags& flags, const ConnectFlags& opts) {
+  auto request = fetchRequest(opts);
+  if (!request) return reportError(request.error());
+  if (opts.store && !opts.output.empty()) {
+    return reportError(Error{ErrorCode::kInvalidArgument, "--store and -o exclude each other"});
+  }
+  auto options = connectOptions(opts, handshake::kContentServiceId.value());
+  if (!options) return reportError(options.error());
+  options->session.dack_every_bytes = 0;  // the handler acknowledges verified bytes only
+  auto key = clientKey(flags, opts);
+  if (!key) return reportError(key.error());
+
+  std::optional<content_cmd::OpenedStore> opened;
+  std::unique_ptr<content::VerifiedImport> import;
+  content::UniqueFd out_file;
+  int out_fd = STDOUT_FILENO;
+  if (opts.store) {
+    auto store = content_cmd::openStore(flags, content_cmd::StoreAccess::kWrite);
+    if (!store) return reportError(store.error());
+    opened = std::move(*store);
+    content::PutOptions put_options;
+    put_options.pin = opts.pin ? content::PinState::kPinned : content::PinState::kUnpinned;
+    auto started = opened->store->importVerified(request->first.id, request->second, put_options);
+    if (!started) return reportError(started.error());
+    import = std::move(*started);
+  } else if (!opts.output.empty()) {
+    auto file = content::openFile(opts.output, O_WRONLY | O_CREAT | O_TRUNC);
+    if (!file) return reportError(file.error());
+    out_file = std::move(*file);
+    out_fd = out_file.get();
+  }
+
+  handshake::SystemClock clock;
+  ContentFetch fetch(request->first, request->second, out_fd, import.get());
+  auto outcome = handshake::connectAndRunBlocking(std::move(*options), *key, clock, fetch);
+  if (!outcome) return reportConnectError(outcome.error());
+  const int code = reportOutcome(*outcome);
+  if (code != kExitOk || !fetch.result()) return code;
+  const auto& r = *fetch.result();
+  std::printf("%s %s: %llu of %llu bytes verified\n", r.id.hex().c_str(),
+              std::string(content::blobStateName(r.state)).c_str(),
+              static_cast<unsigned long long>(r.verified_bytes),
+              static_cast<unsigned long long>(r.size));
+  return kExitOk;
+}
+
+}  // namespace
+
+void addConnectCommands(CLI::App& app, const GlobalFlags& flags, int* exit_code) {
+  auto opts = std::make_shared<ConnectFlags>();
+  const char* key_help =
+      "Client key file (default: <data-dir>/keys/client.key, created if missing)";
+
+  CLI::App* connect = app.add_subcommand(
+      "connect", "Open a session to a service of a node: stdin → service, service → stdout");
+  connect->add_option("node_addr", opts->address, "The node, HOST:PORT")->required();
+  connect->add_option("--node-key", opts->node_key, "The node's public key (64 hex digits)")
+      ->required();
+  connect->add_option("--service", opts->service, "Service id (0 content, 1 echo)")->required();
+  connect->add_option("--key", opts->key, key_help);
+  connect->add_option(
+      "--linger", opts->linger_ms,
+      "After end of stdin, end once the node was quiet this long (ms, default 500)");
+  connect->footer(
+      "Exit status: 0 normal end, 3 unreachable or refused, 4 node key mismatch, 1 otherwise.\n"
+      "Examples:\n"
+      "  echo hi | thunder connect 127.0.0.1:7000 --node-key b533...c3 --service 1");
+  connect->callback([&flags, opts, exit_code] { *exit_code = runConnect(flags, *opts); });
+
+  CLI::App* fetch = app.add_subcommand(
+      "fetch", "Fetch a blob (or ranges) from a node's content service, verifying every byte");
+  fetch->add_option("id", opts->id, "Blob id (64 hex digits)")->required();
+  fetch->add_option("--from", opts->address, "The node, HOST:PORT")->required();
+  fetch->add_option("--node-key", opts->node_key, "The node's public key (64 hex digits)")
+      ->required();
+  fetch->add_option("--range", opts->ranges,
+                    "Bytes FIRST-LAST (inclusive) or FIRST-; repeatable (default: all)");
+  fetch->add_option("-o,--output", opts->output, "Write the verified bytes to FILE, not stdout");
+  fetch->add_flag("--store", opts->store,
+                  "Import into the local blob store (partial or complete) instead of printing");
+  fetch->add_flag("--pin", opts->pin, "With --store: pin the blob");
+  fetch->add_option("--key", opts->key, key_help);
+  fetch->footer(
+      "Only verified bytes are written; on the first bad byte the command stops with exit\n"
+      "status 4 naming the group. Exit 5 when the node does not store the blob.\n"
+      "Examples:\n"
+      "  thunder fetch 3f5a...e1 --from 127.0.0.1:7000 --node-key b533...c3 -o photo.jpg\n"
+      "  thunder fetch 3f5a...e1 --from 127.0.0.1:7000 --node-key b533...c3 --range 0-99\n"
+      "  thunder fetch 3f5a...e1 --from 127.0.0.1:7000 --node-key b533...c3 --store");
+  fetch->callback([&flags, opts, exit_code] { *exit_code = runFetch(flags, *opts); });
+}
+
+}  // namespace thunder::cli
