@@ -13,6 +13,7 @@
 
 #include "cmd_content.h"
 #include "content/file_util.h"
+#include "content/range_walk.h"
 #include "content/verified_stream.h"
 #include "crypto/keystore.h"
 #include "handshake/client_driver.h"
@@ -197,6 +198,17 @@ class ContentFetch final : public handshake::SessionHandler {
       verified_stream_bytes_ += payload.size();
     } else {
       THUNDER_TRY(decoder_->feed(payload));
+      // The whole stream arrived and verified: acknowledge every byte, then end the session
+      // ourselves, so the node sees the final DACK before the session closes.
+      const auto claimed = decoder_->claimedSize();
+      if (claimed && decoder_->consumed() == content::encodedSize(*claimed, ranges_)) {
+        THUNDER_TRY(decoder_->finish());
+        finished_ = true;
+        control.acknowledgeBandwidth(decoder_->consumed(),
+                                     handshake::contentCommitment(request_, *claimed));
+        control.end(TerminationReason::kNormal, "fetched");
+        return {};
+      }
     }
     if (verified_stream_bytes_ - acked_ >= kDackEvery) {
       const uint64_t size = decoder_ && decoder_->claimedSize() ? *decoder_->claimedSize() : 0;
@@ -212,7 +224,7 @@ class ContentFetch final : public handshake::SessionHandler {
       THUNDER_ASSIGN_OR_RETURN(result_, import_->finish());
       return {};
     }
-    return decoder_->finish();
+    return finished_ ? Result<void>{} : decoder_->finish();
   }
 
   const std::optional<content::VerifiedPutResult>& result() const { return result_; }
@@ -238,6 +250,7 @@ class ContentFetch final : public handshake::SessionHandler {
   std::optional<content::RangeDecoder> decoder_;
   uint64_t verified_stream_bytes_ = 0;
   uint64_t acked_ = 0;
+  bool finished_ = false;  // the decoder verified the whole stream and the final DACK went out
   std::optional<content::VerifiedPutResult> result_;
 };
 

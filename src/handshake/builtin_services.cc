@@ -1,5 +1,8 @@
 #include "handshake/builtin_services.h"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
 #include <optional>
 #include <vector>
 
@@ -54,6 +57,10 @@ Result<std::unique_ptr<ContentStream>> openStream(content::BlobStore& store, con
   return stream;
 }
 
+// How long the content service waits, after the last stream byte, for the client to end the
+// session (docs/protocol/builtin-services.md).
+constexpr std::chrono::seconds kClientEndGrace{5};
+
 class ContentConnection final : public ServiceConnection {
  public:
   ContentConnection(content::BlobStore& store, asio::thread_pool& pool, uint64_t resume_offset)
@@ -99,7 +106,17 @@ class ContentConnection final : public ServiceConnection {
       if (chunk->empty()) break;
       if (!co_await io.send(std::move(*chunk))) co_return;
     }
-    io.end(TerminationReason::kNormal, "content: done");
+    // The client ends the session once it has verified the stream and sent its final DACK;
+    // ending it here at once would drop DACKs still in flight. Wait for that, at most
+    // kClientEndGrace, then end it ourselves.
+    bool client_ended = false;
+    asio::steady_timer grace(co_await asio::this_coro::executor, kClientEndGrace);
+    grace.async_wait([&io, &client_ended](const boost::system::error_code& ec) {
+      if (!ec && !client_ended) io.end(TerminationReason::kNormal, "content: done");
+    });
+    co_await io.receive();  // nullopt once the session is over, by the client or the timer
+    client_ended = true;
+    grace.cancel();
   }
 
  private:

@@ -75,9 +75,13 @@ TEST_F(SessionsCli, ConnectToEchoAndFetchVerifiedContentWithDacks) {
   ASSERT_EQ(dacks.exit_code, 0) << dacks.err;
   const auto doc = json::parse(dacks.out);
   EXPECT_TRUE(doc["ok"].get<bool>());
+  // The whole fetch was acknowledged to the last byte of its stream: the 8-byte size, 3,000,000
+  // data bytes and 183 parent nodes of 64 bytes (184 groups of 16 KiB).
   bool content_dack = false;
   for (const auto& d : doc["dacks"]) {
-    if (d["service"] == 0 && d["amount"].get<uint64_t>() >= 1'000'000) content_dack = true;
+    if (d["service"] == 0 && d["amount"].get<uint64_t>() == 8 + 3'000'000 + 64 * 183) {
+      content_dack = true;
+    }
   }
   EXPECT_TRUE(content_dack) << dacks.out;
 }
