@@ -2,7 +2,6 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-
 #include <optional>
 #include <vector>
 
