@@ -201,7 +201,8 @@ class ContentFetch final : public handshake::SessionHandler {
       // The whole stream arrived and verified: acknowledge every byte, then end the session
       // ourselves, so the node sees the final DACK before the session closes.
       const auto claimed = decoder_->claimedSize();
-      if (claimed && decoder_->consumed() == content::encodedSize(*claimed, ranges_)) {
+      if (claimed && !stream_bytes_) stream_bytes_ = content::encodedSize(*claimed, ranges_);
+      if (stream_bytes_ && decoder_->consumed() == *stream_bytes_) {
         THUNDER_TRY(decoder_->finish());
         finished_ = true;
         control.acknowledgeBandwidth(decoder_->consumed(),
@@ -251,6 +252,7 @@ class ContentFetch final : public handshake::SessionHandler {
   uint64_t verified_stream_bytes_ = 0;
   uint64_t acked_ = 0;
   bool finished_ = false;  // the decoder verified the whole stream and the final DACK went out
+  std::optional<uint64_t> stream_bytes_;  // the stream's length, once its size prefix arrived
   std::optional<content::VerifiedPutResult> result_;
 };
 
@@ -329,7 +331,11 @@ void addConnectCommands(CLI::App& app, const GlobalFlags& flags, int* exit_code)
 
   CLI::App* connect = app.add_subcommand(
       "connect", "Open a session to a service of a node: stdin → service, service → stdout");
-  connect->add_option("node_addr", opts->address, "The node, HOST:PORT")->required();
+  connect
+      ->add_option("node_addr", opts->address,
+                   "The node: HOST:PORT (TLS), or ws://HOST:PORT/thunder/v1 (WebSocket; the node "
+                   "is then authenticated by its Welcome signature only)")
+      ->required();
   connect->add_option("--node-key", opts->node_key, "The node's public key (64 hex digits)")
       ->required();
   connect->add_option("--service", opts->service, "Service id (0 content, 1 echo)")->required();
@@ -340,13 +346,18 @@ void addConnectCommands(CLI::App& app, const GlobalFlags& flags, int* exit_code)
   connect->footer(
       "Exit status: 0 normal end, 3 unreachable or refused, 4 node key mismatch, 1 otherwise.\n"
       "Examples:\n"
-      "  echo hi | thunder connect 127.0.0.1:7000 --node-key b533...c3 --service 1");
+      "  echo hi | thunder connect 127.0.0.1:7000 --node-key b533...c3 --service 1\n"
+      "  echo hi | thunder connect ws://127.0.0.1:4201/thunder/v1 --node-key b533...c3 "
+      "--service 1");
   connect->callback([&flags, opts, exit_code] { *exit_code = runConnect(flags, *opts); });
 
   CLI::App* fetch = app.add_subcommand(
       "fetch", "Fetch a blob (or ranges) from a node's content service, verifying every byte");
   fetch->add_option("id", opts->id, "Blob id (64 hex digits)")->required();
-  fetch->add_option("--from", opts->address, "The node, HOST:PORT")->required();
+  fetch
+      ->add_option("--from", opts->address,
+                   "The node: HOST:PORT (TLS), or ws://HOST:PORT/thunder/v1 (WebSocket)")
+      ->required();
   fetch->add_option("--node-key", opts->node_key, "The node's public key (64 hex digits)")
       ->required();
   fetch->add_option("--range", opts->ranges,

@@ -12,9 +12,11 @@
 #include <vector>
 
 #include "base/log.h"
+#include "handshake/connection_binding.h"
 #include "handshake/frame.h"
 #include "handshake/hello.h"
 #include "net/tls_transport.h"
+#include "net/ws_transport.h"
 
 namespace thunder::handshake {
 namespace {
@@ -236,9 +238,7 @@ std::string SessionOutcome::describe() const {
 asio::awaitable<Result<SessionOutcome>> runClientSession(
     std::unique_ptr<net::StreamConnection> conn, const crypto::SigningKey& client_key,
     ClientTarget target, const Clock& clock, SessionHandler& handler, ClientOptions options) {
-  auto exported = conn->exportKeyingMaterial(kTlsExporterLabel);
-  if (!exported) co_return tl::unexpected(exported.error());
-  auto binding = TransportBinding::tlsExporter(std::span<const uint8_t, 32>(*exported));
+  THUNDER_CO_ASSIGN_OR_RETURN(auto binding, transportBindingOf(*conn));
   Driver driver(std::move(conn), client_key, std::move(target), std::move(binding), clock, handler,
                 options);
   co_return co_await driver.run();
@@ -247,8 +247,15 @@ asio::awaitable<Result<SessionOutcome>> runClientSession(
 asio::awaitable<Result<SessionOutcome>> connectAndRun(ConnectOptions options,
                                                       const crypto::SigningKey& client_key,
                                                       const Clock& clock, SessionHandler& handler) {
-  auto conn =
-      co_await net::connectTls(options.address, options.target.node_pk, options.connect_timeout);
+  // ws:// has no TLS to authenticate the node: ClientSession refuses a Welcome that is not
+  // signed by the pinned key (options.target.node_pk) over this session's Hello.
+  Result<std::unique_ptr<net::StreamConnection>> conn = nullptr;
+  if (net::isWsUrl(options.address)) {  // (no co_await inside ?: with GCC 12)
+    conn = co_await net::connectWsUrl(options.address, options.connect_timeout);
+  } else {
+    conn =
+        co_await net::connectTls(options.address, options.target.node_pk, options.connect_timeout);
+  }
   if (!conn) co_return tl::unexpected(conn.error());
   co_return co_await runClientSession(std::move(*conn), client_key, std::move(options.target),
                                       clock, handler, options.session);

@@ -8,7 +8,9 @@
 // ClientOptions::dack_every_bytes received payload bytes; a handler that wants to acknowledge
 // only verified bytes sets dack_every_bytes = 0 and calls SessionControl::acknowledge().
 // connectAndRunBlocking() connects with net::connectTls (pinned node key, transport binding
-// from the TLS exporter with handshake::kTlsExporterLabel) and runs the session on a private
+// from the TLS exporter with handshake::kTlsExporterLabel), or with net::connectWsUrl for a
+// "ws://" address (unbound binding: the node is authenticated only by its Welcome signature,
+// which ClientSession checks against the pinned key), and runs the session on a private
 // io_context on the calling thread. Ownership: the caller owns the handler and the key; both
 // must outlive the call. Everything (handler callbacks included) runs on one thread.
 #pragma once
@@ -96,15 +98,17 @@ boost::asio::awaitable<Result<SessionOutcome>> runClientSession(
     ClientTarget target, const Clock& clock, SessionHandler& handler, ClientOptions options);
 
 struct ConnectOptions {
-  std::string address;  // "host:port" of the node
+  std::string address;  // "host:port" of the node (TLS), or "ws://host:port[/path]"
   ClientTarget target;  // pinned node key, service, lane
   std::chrono::milliseconds connect_timeout{10'000};
   ClientOptions session;
 };
 
-// Connects (TLS 1.3, pinned key) and runs the session. Connection errors are connectTls()'s:
-// kPermissionDenied for a node key mismatch, kUnavailable/kTimeout when unreachable,
-// kInvalidArgument for a bad address.
+// Connects (TLS 1.3, pinned key; or WebSocket for a ws:// address) and runs the session.
+// Connection errors are connectTls()'s / connectWs()'s: kPermissionDenied for a node key
+// mismatch over TLS (over ws:// the Welcome is checked instead: a SessionOutcome with reason
+// kUnexpectedNodeKey or kBadSignature, ended by the client), kUnavailable/kTimeout when
+// unreachable, kInvalidArgument for a bad address.
 boost::asio::awaitable<Result<SessionOutcome>> connectAndRun(ConnectOptions options,
                                                              const crypto::SigningKey& client_key,
                                                              const Clock& clock,

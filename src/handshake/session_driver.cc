@@ -9,6 +9,7 @@
 #include <deque>
 
 #include "base/log.h"
+#include "handshake/connection_binding.h"
 #include "handshake/hello.h"
 #include "io/offload.h"
 
@@ -342,16 +343,14 @@ class SessionDriver final : public SessionIo, public std::enable_shared_from_thi
 
 asio::awaitable<void> serveSession(std::unique_ptr<net::StreamConnection> conn,
                                    const SessionDriverContext& context) {
-  auto exported = conn->exportKeyingMaterial(kTlsExporterLabel);
-  if (!exported) {
+  auto binding = transportBindingOf(*conn);
+  if (!binding) {
     THUNDER_LOG(debug, "handshake", "{}: no transport binding: {}", conn->remoteAddress(),
-                exported.error().message);
+                binding.error().message);
     conn->close();
     co_return;
   }
-  auto driver = std::make_shared<SessionDriver>(
-      std::move(conn), context,
-      TransportBinding::tlsExporter(std::span<const uint8_t, 32>(*exported)));
+  auto driver = std::make_shared<SessionDriver>(std::move(conn), context, std::move(*binding));
   co_await driver->run();
 }
 

@@ -1,14 +1,15 @@
 // serveSession(): runs the node side of one session (ServerSession) over one established
 // net::StreamConnection, and connects it to the service the client asked for.
 //
-// The driver binds the handshake to the connection (TLS exporter with kTlsExporterLabel, the
-// label docs/protocol/handshake.md §2.1 names, from handshake/hello.h — clients use the same
-// constant), feeds received bytes to the state machine and performs its Actions: frames go
-// through one writer in order, payloads to the ServiceConnection, verified DACKs to the
-// DackQueue (on the blocking pool: put() fsyncs), a Termination closes the connection once
-// everything before it is written (or after a short grace if the client does not read). One
-// steady timer follows nextDeadline() (handshake, idle, token refresh). A connection that
-// drops without a Termination detaches its lane (resumable).
+// The driver binds the handshake to the connection (handshake/connection_binding.h: the TLS
+// exporter with kTlsExporterLabel, the label docs/protocol/handshake.md §2.1 names — clients
+// use the same constant; or the unbound binding on a transport without keying material such as
+// plain WebSocket, where the replay cache alone refuses replayed Hellos), feeds received bytes to
+// the state machine and performs its Actions: frames go through one writer in order, payloads to
+// the ServiceConnection, verified DACKs to the DackQueue (on the blocking pool: put() fsyncs), a
+// Termination closes the connection once everything before it is written (or after a short grace if
+// the client does not read). One steady timer follows nextDeadline() (handshake, idle, token
+// refresh). A connection that drops without a Termination detaches its lane (resumable).
 //
 // Threads: everything of one session runs on the connection's loop; every ServerSession call
 // is made inside SessionHub::locked() because the lane table and replay cache are shared by

@@ -36,4 +36,25 @@ std::string formatEndpoint(const boost::asio::ip::tcp::endpoint& endpoint) {
   return fmt::format("{}:{}", address.to_string(), endpoint.port());
 }
 
+Result<void> bindAndListen(boost::asio::ip::tcp::acceptor& acceptor,
+                           const boost::asio::ip::tcp::endpoint& endpoint) {
+  namespace asio = boost::asio;
+  boost::system::error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec == asio::error::address_in_use) {
+    return fail(ErrorCode::kUnavailable,
+                "cannot listen on {}: the address is already in use (is another node running? "
+                "choose another port)",
+                formatEndpoint(endpoint));
+  }
+  if (ec) {
+    return failErrorCode(std::error_code(ec.value(), std::system_category()),
+                         fmt::format("cannot listen on {}", formatEndpoint(endpoint)));
+  }
+  return {};
+}
+
 }  // namespace thunder::net

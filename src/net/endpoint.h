@@ -18,4 +18,9 @@ Result<boost::asio::ip::tcp::endpoint> parseEndpoint(std::string_view text);
 // "127.0.0.1:4240" or "[::1]:4240".
 std::string formatEndpoint(const boost::asio::ip::tcp::endpoint& endpoint);
 
+// Opens `acceptor`, binds it to `endpoint` (SO_REUSEADDR) and listens. Errors name the address:
+// kUnavailable when it is in use (with the fix), kPermissionDenied for a privileged port, ...
+Result<void> bindAndListen(boost::asio::ip::tcp::acceptor& acceptor,
+                           const boost::asio::ip::tcp::endpoint& endpoint);
+
 }  // namespace thunder::net

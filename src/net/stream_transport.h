@@ -1,6 +1,7 @@
-// StreamConnection: one established, authenticated, encrypted byte stream between a client and
-// a node, whatever the transport (TLS over TCP today; QUIC streams and WebSocket later). The
-// session layer (handshake/) runs over this interface and never sees sockets or TLS objects.
+// StreamConnection: one established byte stream between a client and a node, whatever the
+// transport (TLS over TCP: authenticated and encrypted; plain WebSocket: neither, the session
+// layer authenticates the node; QUIC streams later). The session layer (handshake/) runs over
+// this interface and never sees sockets or TLS objects.
 //
 // Ownership: whoever holds the unique_ptr owns the connection; destroying it closes it.
 // Threads: a connection lives on one event loop (executor()). Every method, and the destructor,
@@ -25,6 +26,12 @@ namespace thunder::net {
 // different (with overwhelming probability) between any two connections.
 using ExportedKey = std::array<uint8_t, 32>;
 
+// Whether a connection has a keying-material exporter the session can bind its handshake to.
+enum class KeyingMaterial {
+  kExported,  // TLS, QUIC: exportKeyingMaterial() works once the connection is established
+  kNone,      // plain WebSocket: no channel secret; the session uses an unbound binding
+};
+
 class StreamConnection {
  public:
   virtual ~StreamConnection() = default;
@@ -45,6 +52,9 @@ class StreamConnection {
   // The transport's keying-material exporter for `label` with an empty context (for TLS:
   // RFC 8446 section 7.5). kInvalidArgument for an empty label.
   virtual Result<ExportedKey> exportKeyingMaterial(std::string_view label) const = 0;
+
+  // kNone when exportKeyingMaterial() cannot work on this transport (it then always fails).
+  virtual KeyingMaterial keyingMaterial() const { return KeyingMaterial::kExported; }
 
   // "tls", "quic", "ws": what the connection header tells a service.
   virtual std::string_view transportName() const = 0;

@@ -83,6 +83,11 @@ const std::vector<ConfigKey>& configKeys() {
        "Client sessions (TLS 1.3). Loopback by default; \"0.0.0.0:4200\" serves the network.",
        KeyType::kString, [](const NodeOptions& o) { return quoted(o.sessions.listen); },
        [](NodeOptions& o, const toml::node& v) { o.sessions.listen = *v.value<std::string>(); }},
+      {"sessions", "ws_listen",
+       "Client sessions over plain WebSocket (ws://HOST:PORT/thunder/v1), e.g. "
+       "\"127.0.0.1:4201\"; empty: off. No TLS: for loopback and tests.",
+       KeyType::kString, [](const NodeOptions& o) { return quoted(o.sessions.ws_listen); },
+       [](NodeOptions& o, const toml::node& v) { o.sessions.ws_listen = *v.value<std::string>(); }},
       {"sessions", "lanes_per_client", "Concurrent or resumable sessions per client key.",
        KeyType::kInteger,
        [](const NodeOptions& o) { return std::to_string(o.sessions.lanes_per_client); },

@@ -21,6 +21,7 @@ TEST(Config, RenderedDefaultsParseBackToTheSameOptions) {
   custom.runtime.loop_threads = 3;
   custom.log_level = "warn,net=debug";
   custom.shutdown_grace = std::chrono::milliseconds(1234);
+  custom.sessions.ws_listen = "127.0.0.1:4201";
   const std::string text = renderConfig(custom);
   auto parsed = parseConfig(text, "rendered.toml");
   ASSERT_TRUE(parsed) << parsed.error().message << "\n" << text;
@@ -29,6 +30,7 @@ TEST(Config, RenderedDefaultsParseBackToTheSameOptions) {
   EXPECT_EQ(parsed->runtime.loop_threads, 3u);
   EXPECT_EQ(parsed->log_level, custom.log_level);
   EXPECT_EQ(parsed->shutdown_grace.count(), 1234);
+  EXPECT_EQ(parsed->sessions.ws_listen, "127.0.0.1:4201");
   EXPECT_EQ(renderConfig(*parsed), text);
 }
 
@@ -60,6 +62,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadConfig{"[runtime]\nloop_threads = -1\n", "must not be negative"},
                       BadConfig{"[runtime]\nblocking_threads = 0\n", "runtime.blocking_threads"},
                       BadConfig{"[runtime]\nloop_threads = \"two\"\n", "must be an integer"},
+                      BadConfig{"[sessions]\nws_listen = \"ws://x\"\n", "sessions.ws_listen"},
                       BadConfig{"[log]\nlevel = \"loud\"\n", "log.level"},
                       BadConfig{"[node]\nshutdown_grace_ms = 1\n", "node.shutdown_grace_ms"},
                       BadConfig{"[node]\ndata_dir = \"\"\n", "node.data_dir"},

@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "crypto/keystore.h"
+#include "handshake/builtin_services.h"
+#include "handshake/client_driver.h"
 #include "net/http_client.h"
 
 namespace thunder::node {
@@ -134,6 +136,59 @@ TEST_F(NodeTest, UnusableDataDirIsAClearError) {
   auto node = Node::create(o);
   ASSERT_FALSE(node);
   EXPECT_NE(node.error().message.find("cannot create data dir"), std::string::npos);
+}
+
+// Echoes one payload over the node's echo service and ends normally.
+class OneEcho final : public handshake::SessionHandler {
+ public:
+  void onOpen(handshake::SessionControl& control, uint64_t) override {
+    control.send(std::vector<uint8_t>{'h', 'i'});
+  }
+  Result<void> onPayload(handshake::SessionControl& control,
+                         std::span<const uint8_t> payload) override {
+    echoed_.append(payload.begin(), payload.end());
+    if (echoed_.size() == 2) control.end(handshake::TerminationReason::kNormal, "done");
+    return {};
+  }
+  std::string echoed_;
+};
+
+TEST_F(NodeTest, ServesSessionsOverWebSocketWhenConfigured) {
+  NodeOptions o = options();
+  o.sessions.ws_listen = "127.0.0.1:0";
+  auto node = Node::create(o);
+  ASSERT_TRUE(node) << node.error().message;
+  auto ready = (*node)->start();
+  ASSERT_TRUE(ready) << ready.error().message;
+  auto status = net::httpGet(ready->admin_address, "/status");
+  ASSERT_TRUE(status);
+  const std::string ws = nlohmann::json::parse(status->body)["endpoints"]["ws"];
+  ASSERT_TRUE(ws.starts_with("ws://127.0.0.1:")) << ws;
+  EXPECT_TRUE(ws.ends_with("/thunder/v1")) << ws;
+
+  handshake::ConnectOptions connect;
+  connect.address = ws;
+  connect.target.node_pk = *PublicKey::fromHex(ready->node_key);
+  connect.target.service = handshake::kEchoServiceId;
+  const auto client_key = crypto::SigningKey::generate();
+  handshake::SystemClock clock;
+  OneEcho handler;
+  auto outcome = handshake::connectAndRunBlocking(connect, client_key, clock, handler);
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  EXPECT_TRUE(outcome->normal()) << outcome->describe();
+  EXPECT_EQ(handler.echoed_, "hi");
+  (*node)->stop();
+}
+
+TEST_F(NodeTest, WebSocketSessionsAreOffByDefault) {
+  auto node = Node::create(options());
+  ASSERT_TRUE(node);
+  auto ready = (*node)->start();
+  ASSERT_TRUE(ready) << ready.error().message;
+  auto status = net::httpGet(ready->admin_address, "/status");
+  ASSERT_TRUE(status);
+  EXPECT_EQ(nlohmann::json::parse(status->body)["endpoints"]["ws"], "");
+  (*node)->stop();
 }
 
 TEST_F(NodeTest, RunReturnsAfterRequestStop) {

@@ -47,6 +47,11 @@ Result<void> validateOptions(const NodeOptions& options) {
   if (auto ok = net::parseEndpoint(options.sessions.listen); !ok) {
     return fail(ok.error().withContext("sessions.listen"));
   }
+  if (!options.sessions.ws_listen.empty()) {
+    if (auto ok = net::parseEndpoint(options.sessions.ws_listen); !ok) {
+      return fail(ok.error().withContext("sessions.ws_listen"));
+    }
+  }
   if (options.sessions.lanes_per_client < 1 || options.sessions.lanes_per_client > 1024) {
     return fail(ErrorCode::kInvalidArgument,
                 "sessions.lanes_per_client: {} is out of range (1 to 1024)",

@@ -34,6 +34,9 @@ struct SessionOptions {
   std::chrono::milliseconds idle_timeout{60'000};
   // Connections of one IP address still in the TLS handshake; more are closed at once.
   size_t max_handshakes_per_ip = 32;
+  // The plain WebSocket (ws://) session listener, path /thunder/v1, e.g. "127.0.0.1:4201";
+  // empty: off. No TLS: the node proves its key only by the Welcome signature (loopback/tests).
+  std::string ws_listen;
 };
 
 struct NodeOptions {

@@ -66,31 +66,54 @@ Result<void> SessionComponent::start() {
   listener_options.listen = options_.listen;
   listener_options.handshake_timeout = options_.handshake_timeout;
   listener_options.max_handshakes_per_ip = options_.max_handshakes_per_ip;
-  auto listener = net::TlsListener::start(
-      runtime_, *identity_, listener_options, [this](std::unique_ptr<net::StreamConnection> conn) {
-        maybeExpireLanes();
-        return handshake::serveSession(std::move(conn), *context_);
-      });
+  auto serve = [this](std::unique_ptr<net::StreamConnection> conn) {
+    maybeExpireLanes();
+    return handshake::serveSession(std::move(conn), *context_);
+  };
+  auto listener = net::TlsListener::start(runtime_, *identity_, listener_options, serve);
   if (!listener) {
     stop();
     return fail(listener.error().withContext(fmt::format("sessions.listen {}", options_.listen)));
   }
+  {
+    std::lock_guard lock(mutex_);
+    listener_ = std::move(listener).value();
+    address_ = listener_->localAddress();
+  }
+  THUNDER_LOG(info, "node", "client sessions on {} (services: content 0, echo 1)", localAddress());
+  if (options_.ws_listen.empty()) return {};
+
+  net::WsListenerOptions ws_options;
+  ws_options.listen = options_.ws_listen;
+  ws_options.handshake_timeout = options_.handshake_timeout;
+  ws_options.max_handshakes_per_ip = options_.max_handshakes_per_ip;
+  auto ws_listener = net::WsListener::start(runtime_, ws_options, serve);
+  if (!ws_listener) {
+    stop();
+    return fail(
+        ws_listener.error().withContext(fmt::format("sessions.ws_listen {}", options_.ws_listen)));
+  }
   std::lock_guard lock(mutex_);
-  listener_ = std::move(listener).value();
-  address_ = listener_->localAddress();
-  THUNDER_LOG(info, "node", "client sessions on {} (services: content 0, echo 1)", address_);
+  ws_listener_ = std::move(ws_listener).value();
+  ws_url_ = ws_listener_->url();
+  THUNDER_LOG(info, "node", "client sessions over plain WebSocket on {}", ws_url_);
   return {};
 }
 
 void SessionComponent::stop() {
   std::unique_ptr<net::TlsListener> listener;
+  std::unique_ptr<net::WsListener> ws_listener;
   {
     std::lock_guard lock(mutex_);
     listener = std::move(listener_);
+    ws_listener = std::move(ws_listener_);
     address_.clear();
+    ws_url_.clear();
   }
   // Closes every session and waits for their drivers; they use the state released below.
+  if (ws_listener) ws_listener->stop();
   if (listener) listener->stop();
+  ws_listener.reset();
   listener.reset();
   std::lock_guard lock(mutex_);
   context_.reset();
@@ -103,6 +126,11 @@ void SessionComponent::stop() {
 std::string SessionComponent::localAddress() const {
   std::lock_guard lock(mutex_);
   return address_;
+}
+
+std::string SessionComponent::wsUrl() const {
+  std::lock_guard lock(mutex_);
+  return ws_url_;
 }
 
 nlohmann::json SessionComponent::statusJson() const {

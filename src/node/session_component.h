@@ -3,9 +3,11 @@
 // On start it opens the DACK queue (<data-dir>/dacks), registers the built-in services over the
 // node's blob store (docs/protocol/builtin-services.md), builds the shared lane table and replay
 // cache (handshake::SessionHub) and starts a TLS 1.3 listener with the node key's identity that
-// runs handshake::serveSession() for every connection. Stop closes every session (the listener
-// waits for their drivers), then the queue. Start after "store" (borrows its BlobStore), before
-// "admin". Metrics: thunder_sessions_active, thunder_session_terminations_total{reason},
+// runs handshake::serveSession() for every connection; when sessions.ws_listen is set, also a
+// plain WebSocket listener (net/ws_transport.h, path /thunder/v1) serving sessions the same way
+// (same hub, services and DACK queue; unbound transport binding). Stop closes every session (the
+// listeners wait for their drivers), then the queue. Start after "store" (borrows its BlobStore),
+// before "admin". Metrics: thunder_sessions_active, thunder_session_terminations_total{reason},
 // thunder_dacks_stored_total. start()/stop() on the node's control thread; localAddress() and
 // statusJson() are thread-safe.
 #pragma once
@@ -27,6 +29,7 @@
 #include "io/runtime.h"
 #include "net/tls_identity.h"
 #include "net/tls_transport.h"
+#include "net/ws_transport.h"
 #include "node/component.h"
 #include "node/options.h"
 
@@ -50,6 +53,8 @@ class SessionComponent : public Component {
 
   // The bound listen address ("127.0.0.1:4200"); empty unless started.
   std::string localAddress() const;
+  // "ws://127.0.0.1:4201/thunder/v1"; empty unless started with sessions.ws_listen set.
+  std::string wsUrl() const;
   // {"active", "lanes", "dacks_pending"} for /status (zeros when not started).
   nlohmann::json statusJson() const;
 
@@ -73,7 +78,9 @@ class SessionComponent : public Component {
   std::unique_ptr<handshake::SessionDriverContext> context_;
   std::optional<net::TlsIdentity> identity_;
   std::unique_ptr<net::TlsListener> listener_;
+  std::unique_ptr<net::WsListener> ws_listener_;
   std::string address_;
+  std::string ws_url_;
   std::atomic<int64_t> last_expiry_ms_{0};
 };
 

@@ -1,0 +1,269 @@
+#include "net/ws_transport.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+
+#include "base/log.h"
+#include "net/endpoint.h"
+#include "net/tls_connection.h"  // Deadline
+#include "net/ws_connection.h"
+
+namespace thunder::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+// Pause after a failed accept (e.g. out of file descriptors) so the loop does not spin.
+constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
+constexpr std::string_view kWsScheme = "ws://";
+constexpr std::string_view kWssScheme = "wss://";
+// What a client accepts per received message (the node sends at most kWsMaxSentMessageBytes).
+constexpr size_t kClientMaxMessageBytes = 1024 * 1024;
+}  // namespace
+
+struct WsListener::State {
+  io::Runtime& runtime;
+  WsListenerOptions options;
+  StreamHandler handler;
+  std::shared_ptr<WsRegistry> registry = std::make_shared<WsRegistry>();
+  tcp::acceptor acceptor;
+  tcp::endpoint local;
+
+  mutable std::mutex mutex;
+  std::condition_variable idle;
+  size_t coroutines = 0;  // GUARDED_BY(mutex): acceptor + connections
+  size_t handshakes = 0;  // GUARDED_BY(mutex)
+  std::map<asio::ip::address, size_t> handshakes_by_ip;  // GUARDED_BY(mutex)
+  bool stopping = false;                                 // GUARDED_BY(mutex)
+
+  State(io::Runtime& rt, WsListenerOptions opts, StreamHandler h)
+      : runtime(rt), options(std::move(opts)), handler(std::move(h)), acceptor(rt.nextLoop()) {}
+
+  void coroutineDone() {
+    std::lock_guard lock(mutex);
+    if (--coroutines == 0) idle.notify_all();
+  }
+
+  // Admits a new connection from `ip`, or returns why not. REQUIRES(mutex)
+  const char* admit(const asio::ip::address& ip) {
+    if (coroutines - 1 >= options.max_connections) return "the connection limit";
+    if (handshakes >= options.max_handshakes) return "the half-open handshake limit";
+    auto it = handshakes_by_ip.find(ip);
+    if (it != handshakes_by_ip.end() && it->second >= options.max_handshakes_per_ip) {
+      return "the per-address half-open handshake limit";
+    }
+    ++coroutines;
+    ++handshakes;
+    ++handshakes_by_ip[ip];
+    return nullptr;
+  }
+
+  void handshakeDone(const asio::ip::address& ip) {
+    std::lock_guard lock(mutex);
+    --handshakes;
+    auto it = handshakes_by_ip.find(ip);
+    if (--it->second == 0) handshakes_by_ip.erase(it);
+  }
+};
+
+namespace {
+
+asio::awaitable<void> serveConnection(std::shared_ptr<WsListener::State> state, tcp::socket socket,
+                                      asio::ip::address ip) {
+  const auto deadline = Clock::now() + state->options.handshake_timeout;
+  auto connection = WsConnection::create(std::move(socket), WsRole::kServer,
+                                         state->options.max_message_bytes, state->registry);
+  Result<void> accepted = co_await connection->accept(state->options.path, deadline);
+  state->handshakeDone(ip);  // before the connection closes: its peer may then reconnect
+  if (accepted) {
+    co_await state->handler(std::move(connection));
+  } else {
+    THUNDER_LOG(debug, "net", "WebSocket connection refused: {}", accepted.error().message);
+    connection.reset();
+  }
+  state->coroutineDone();
+}
+
+asio::awaitable<void> acceptLoop(std::shared_ptr<WsListener::State> state) {
+  for (;;) {
+    auto& loop = state->runtime.nextLoop();
+    auto [ec, socket] =
+        co_await state->acceptor.async_accept(loop, asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted) break;
+    if (ec) {
+      THUNDER_LOG(warn, "net", "accept failed on {}: {}", formatEndpoint(state->local),
+                  ec.message());
+      asio::steady_timer pause(state->acceptor.get_executor(), kAcceptRetryDelay);
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    boost::system::error_code peer_ec;
+    const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+    if (peer_ec) continue;  // already gone
+    {
+      std::lock_guard lock(state->mutex);
+      if (state->stopping) break;
+      if (const char* limit = state->admit(peer.address())) {
+        THUNDER_LOG(debug, "net", "closing connection from {}: {} is reached", formatEndpoint(peer),
+                    limit);
+        continue;  // the socket closes as it goes out of scope
+      }
+    }
+    asio::co_spawn(loop, serveConnection(state, std::move(socket), peer.address()), asio::detached);
+  }
+  state->coroutineDone();
+}
+
+Result<void> checkOptions(const WsListenerOptions& options) {
+  if (options.max_handshakes == 0 || options.max_handshakes_per_ip == 0 ||
+      options.max_connections == 0 || options.handshake_timeout.count() <= 0) {
+    return fail(ErrorCode::kInvalidArgument,
+                "WebSocket listener limits and the handshake timeout must be positive");
+  }
+  if (options.max_message_bytes < kWsMaxSentMessageBytes) {
+    return fail(ErrorCode::kInvalidArgument,
+                "the WebSocket message limit must be at least {} bytes, not {}",
+                kWsMaxSentMessageBytes, options.max_message_bytes);
+  }
+  if (options.path.empty() || options.path.front() != '/') {
+    return fail(ErrorCode::kInvalidArgument, "the WebSocket path must start with '/', not \"{}\"",
+                options.path);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<WsListener>> WsListener::start(io::Runtime& runtime,
+                                                      WsListenerOptions options,
+                                                      StreamHandler handler) {
+  THUNDER_TRY(checkOptions(options));
+  THUNDER_ASSIGN_OR_RETURN(const tcp::endpoint endpoint, parseEndpoint(options.listen));
+  auto state = std::make_shared<State>(runtime, std::move(options), std::move(handler));
+  boost::system::error_code ec;
+  state->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) state->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) state->acceptor.bind(endpoint, ec);
+  if (!ec) state->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec == asio::error::address_in_use) {
+    return fail(ErrorCode::kUnavailable,
+                "cannot listen on {}: the address is already in use (is another node running? "
+                "choose another port)",
+                formatEndpoint(endpoint));
+  }
+  if (ec) {
+    return failErrorCode(std::error_code(ec.value(), std::system_category()),
+                         fmt::format("cannot listen on {}", formatEndpoint(endpoint)));
+  }
+  state->local = state->acceptor.local_endpoint(ec);
+  state->coroutines = 1;
+  asio::co_spawn(state->acceptor.get_executor(), acceptLoop(state), asio::detached);
+  return std::unique_ptr<WsListener>(new WsListener(std::move(state)));
+}
+
+WsListener::WsListener(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+WsListener::~WsListener() {
+  stop();
+}
+
+std::string WsListener::localAddress() const {
+  return formatEndpoint(state_->local);
+}
+
+uint16_t WsListener::localPort() const {
+  return state_->local.port();
+}
+
+std::string WsListener::url() const {
+  return fmt::format("{}{}{}", kWsScheme, localAddress(), state_->options.path);
+}
+
+size_t WsListener::handshakesInProgress() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->handshakes;
+}
+
+size_t WsListener::openConnections() const {
+  return state_->registry->size();
+}
+
+void WsListener::stop() {
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->stopping) return;
+    state_->stopping = true;
+  }
+  asio::post(state_->acceptor.get_executor(), [state = state_] {
+    boost::system::error_code ignored;
+    state->acceptor.close(ignored);
+  });
+  // Connections accepted from now on are closed as they register (the registry is closing).
+  state_->registry->closeAll();
+  std::unique_lock lock(state_->mutex);
+  state_->idle.wait(lock, [&] { return state_->coroutines == 0; });
+}
+
+asio::awaitable<Result<std::unique_ptr<StreamConnection>>> connectWs(
+    std::string address, std::string path, std::chrono::milliseconds timeout) {
+  THUNDER_CO_ASSIGN_OR_RETURN(const tcp::endpoint endpoint, parseEndpoint(address));
+  const auto deadline_at = Clock::now() + timeout;
+  tcp::socket socket(co_await asio::this_coro::executor);
+  {
+    Deadline deadline(socket, deadline_at);
+    auto [ec] = co_await socket.async_connect(endpoint, asio::as_tuple(asio::use_awaitable));
+    if (deadline.expired()) {
+      co_return fail(ErrorCode::kTimeout, "connecting to {} took longer than {} ms", address,
+                     timeout.count());
+    }
+    if (ec) {
+      co_return fail(ErrorCode::kUnavailable, "cannot connect to {}: {}", address, ec.message());
+    }
+  }
+  auto connection =
+      WsConnection::create(std::move(socket), WsRole::kClient, kClientMaxMessageBytes, nullptr);
+  THUNDER_CO_TRY(co_await connection->handshake(address, path, deadline_at));
+  co_return std::unique_ptr<StreamConnection>(std::move(connection));
+}
+
+bool isWsUrl(std::string_view text) {
+  return text.starts_with(kWsScheme) || text.starts_with(kWssScheme);
+}
+
+Result<WsUrl> parseWsUrl(std::string_view text) {
+  if (text.starts_with(kWssScheme)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "{}: wss:// is not supported yet; use ws:// on loopback or a TLS HOST:PORT", text);
+  }
+  if (!text.starts_with(kWsScheme)) {
+    return fail(ErrorCode::kInvalidArgument, "\"{}\" is not a ws://HOST:PORT[/PATH] URL", text);
+  }
+  const std::string_view rest = text.substr(kWsScheme.size());
+  const size_t slash = rest.find('/');
+  WsUrl url;
+  url.address = std::string(rest.substr(0, slash));
+  url.path = slash == std::string_view::npos ? std::string(kDefaultWsPath)
+                                             : std::string(rest.substr(slash));
+  if (auto endpoint = parseEndpoint(url.address); !endpoint) {
+    return fail(endpoint.error().withContext(text));
+  }
+  return url;
+}
+
+asio::awaitable<Result<std::unique_ptr<StreamConnection>>> connectWsUrl(
+    std::string url, std::chrono::milliseconds timeout) {
+  THUNDER_CO_ASSIGN_OR_RETURN(WsUrl parsed, parseWsUrl(url));
+  co_return co_await connectWs(std::move(parsed.address), std::move(parsed.path), timeout);
+}
+
+}  // namespace thunder::net
