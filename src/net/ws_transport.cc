@@ -150,21 +150,8 @@ Result<std::unique_ptr<WsListener>> WsListener::start(io::Runtime& runtime,
   THUNDER_TRY(checkOptions(options));
   THUNDER_ASSIGN_OR_RETURN(const tcp::endpoint endpoint, parseEndpoint(options.listen));
   auto state = std::make_shared<State>(runtime, std::move(options), std::move(handler));
+  THUNDER_TRY(bindAndListen(state->acceptor, endpoint));
   boost::system::error_code ec;
-  state->acceptor.open(endpoint.protocol(), ec);
-  if (!ec) state->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) state->acceptor.bind(endpoint, ec);
-  if (!ec) state->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec == asio::error::address_in_use) {
-    return fail(ErrorCode::kUnavailable,
-                "cannot listen on {}: the address is already in use (is another node running? "
-                "choose another port)",
-                formatEndpoint(endpoint));
-  }
-  if (ec) {
-    return failErrorCode(std::error_code(ec.value(), std::system_category()),
-                         fmt::format("cannot listen on {}", formatEndpoint(endpoint)));
-  }
   state->local = state->acceptor.local_endpoint(ec);
   state->coroutines = 1;
   asio::co_spawn(state->acceptor.get_executor(), acceptLoop(state), asio::detached);
