@@ -20,7 +20,10 @@ namespace asio = boost::asio;
 
 // Payload bytes waiting for the service before the driver stops reading from the client.
 constexpr size_t kInboxLimit = 1024 * 1024;
-constexpr size_t kReadBufferSize = 64 * 1024;
+// The read buffer starts small, so that an idle session holds little memory, and doubles up to
+// the maximum whenever a read fills it (a client that is sending a lot).
+constexpr size_t kMinReadBufferSize = 2 * 1024;
+constexpr size_t kMaxReadBufferSize = 64 * 1024;
 
 // A one-waiter wake-up: wait() suspends until notify() (or returns at once if notified since
 // the last wait()).
@@ -131,19 +134,21 @@ class SessionDriver final : public SessionIo, public std::enable_shared_from_thi
   }
 
   asio::awaitable<void> readLoop() {
-    std::vector<uint8_t> buffer(kReadBufferSize);
+    std::vector<uint8_t> buffer(kMinReadBufferSize);
     while (!over()) {
       auto n = co_await conn_->readSome(buffer);
       if (!n || *n == 0) {
         if (!over()) transportClosed(n ? "end of stream" : n.error().message);
         break;
       }
+      const bool filled = *n == buffer.size();
       Actions actions = context_.hub.locked(
           [&] { return session_->onBytes(std::span<const uint8_t>(buffer).first(*n)); });
       co_await perform(std::move(actions));
       // Received frames move the idle deadline; a Hello starts new ones.
       rearmTimer();
       while (inbox_bytes_ > kInboxLimit && !over()) co_await inbox_space_.wait();
+      if (filled && buffer.size() < kMaxReadBufferSize) buffer.resize(buffer.size() * 2);
     }
   }
 
