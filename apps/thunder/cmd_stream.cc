@@ -3,7 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cmd_content.h"
 #include "content/stored_blob_source.h"
@@ -62,6 +65,101 @@ int runEncode(const GlobalFlags& flags, const StreamFlags& opts) {
 }
 
 // Decodes stdin and prints only verified bytes of the requested ranges.
+// Reads a file descriptor on a second thread, one buffer ahead of the consumer, so that reading
+// the stream overlaps with verifying it (the decoder itself stays one group at a time). The
+// reader thread shares its state with this object; when the consumer stops early while the
+// thread is blocked reading a pipe, the thread is detached and ends with its read (or the
+// process).
+class PrefetchReader {
+ public:
+  PrefetchReader(int fd, size_t buffer_size) : state_(std::make_shared<State>(fd, buffer_size)) {
+    thread_ = std::thread([state = state_] { state->readAhead(); });
+  }
+  ~PrefetchReader() {
+    bool finished;
+    {
+      std::lock_guard lock(state_->mutex);
+      state_->stopping = true;
+      finished = state_->finished;
+    }
+    state_->changed.notify_all();
+    if (finished) {
+      thread_.join();
+    } else {
+      thread_.detach();
+    }
+  }
+  PrefetchReader(const PrefetchReader&) = delete;
+  PrefetchReader& operator=(const PrefetchReader&) = delete;
+
+  // The next chunk of input, empty at the end; valid until the following call.
+  Result<std::span<const uint8_t>> next() {
+    State& s = *state_;
+    std::unique_lock lock(s.mutex);
+    if (s.handed_out) {  // the consumer is done with the previous slot
+      s.slots[s.consumer].state = SlotState::kFree;
+      s.consumer ^= 1;
+      s.changed.notify_all();
+    }
+    s.changed.wait(lock, [&] { return s.slots[s.consumer].state != SlotState::kFree; });
+    s.handed_out = true;
+    Slot& slot = s.slots[s.consumer];
+    if (slot.state == SlotState::kFailed) return fail(slot.error);
+    return std::span<const uint8_t>(s.buffers[s.consumer].data(), slot.size);
+  }
+
+ private:
+  enum class SlotState { kFree, kFilled, kFailed };
+  struct Slot {
+    SlotState state = SlotState::kFree;
+    size_t size = 0;
+    Error error{ErrorCode::kInternal, ""};
+  };
+  struct State {
+    State(int fd_in, size_t size)
+        : fd(fd_in), buffers{std::vector<uint8_t>(size), std::vector<uint8_t>(size)} {}
+
+    void readAhead() {
+      for (int producer = 0;; producer ^= 1) {
+        {
+          std::unique_lock lock(mutex);
+          changed.wait(lock, [&] { return stopping || slots[producer].state == SlotState::kFree; });
+          if (stopping) break;
+        }
+        // One read: bytes are decoded as they arrive, not once a whole buffer filled.
+        ssize_t got;
+        do {
+          got = ::read(fd, buffers[producer].data(), buffers[producer].size());
+        } while (got < 0 && errno == EINTR);
+        Result<size_t> n = got >= 0 ? Result<size_t>(static_cast<size_t>(got))
+                                    : failErrno(errno, "cannot read stdin");
+        std::lock_guard lock(mutex);
+        Slot& slot = slots[producer];
+        slot.state = n ? SlotState::kFilled : SlotState::kFailed;
+        slot.size = n ? *n : 0;
+        if (!n) slot.error = n.error();
+        changed.notify_all();
+        if (!n || *n == 0) break;  // end of input or an error: nothing more to read
+      }
+      std::lock_guard lock(mutex);
+      finished = true;
+    }
+
+    const int fd;
+    std::vector<uint8_t> buffers[2];
+    std::mutex mutex;
+    std::condition_variable changed;
+    Slot slots[2];            // GUARDED_BY(mutex)
+    int consumer = 0;         // GUARDED_BY(mutex)
+    bool handed_out = false;  // GUARDED_BY(mutex)
+    bool stopping = false;    // GUARDED_BY(mutex)
+    bool finished = false;    // GUARDED_BY(mutex): readAhead() returned or is about to
+  };
+
+  std::shared_ptr<State> state_;
+  std::thread thread_;
+};
+
 int runDecodeToStdout(const BlobId& id, const content::ByteRanges& ranges) {
   content::RangeDecoder decoder(
       id, ranges, [&ranges](uint64_t offset, std::span<const uint8_t> bytes) -> Result<void> {
@@ -75,12 +173,12 @@ int runDecodeToStdout(const BlobId& id, const content::ByteRanges& ranges) {
         }
         return {};
       });
-  std::vector<uint8_t> buffer(256 << 10);
+  PrefetchReader input(STDIN_FILENO, 256 << 10);
   for (;;) {
-    auto n = content::readFull(STDIN_FILENO, buffer, "stdin");
-    if (!n) return reportError(n.error());
-    if (*n == 0) break;
-    if (auto ok = decoder.feed(std::span(buffer.data(), *n)); !ok) return reportError(ok.error());
+    auto chunk = input.next();
+    if (!chunk) return reportError(chunk.error());
+    if (chunk->empty()) break;
+    if (auto ok = decoder.feed(*chunk); !ok) return reportError(ok.error());
   }
   if (auto ok = decoder.finish(); !ok) return reportError(ok.error());
   return kExitOk;

@@ -121,6 +121,20 @@ TEST_F(ContentCli, EncodeDecodeAndCorruptionStopsAtTheBadGroup) {
   EXPECT_EQ(other.out, "");
 }
 
+TEST_F(ContentCli, DecodeStopsAtTheFirstBadGroupWhileTheSenderStillHoldsThePipe) {
+  const std::string bytes = randomBytes(200000, 9);
+  writeFile(file("blob"), bytes);
+  const std::string id = thunder({"put", file("blob").string()}).out.substr(0, 64);
+  std::string stream = thunder({"encode", id}).out;
+  stream[1000] ^= 0x01;  // in the first group: nothing verified precedes it
+  // Send the corrupt stream but keep stdin open: decode must not wait for more input. (The
+  // write may fail once decode has exited and closed its end; that is the point.)
+  Process decode({"--data-dir", data().string(), "decode", "--id", id}, StdinMode::kPipe);
+  decode.writeStdin(stream);
+  EXPECT_EQ(decode.wait(20s), 4);
+  EXPECT_NE(decode.stderrText().find("does not match"), std::string::npos);
+}
+
 TEST_F(ContentCli, DirectoriesPutGetAndPathLookup) {
   writeFile(file("site/index.html"), "<h1>hi</h1>");
   writeFile(file("site/css/a.css"), "body{}");
