@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -37,9 +39,40 @@ std::string readAll(int fd) {
   return text;
 }
 
+// The hostile program, copied to a world-traversable folder: the sandboxed (mapped,
+// unprivileged) user must be able to reach the executable it binds, and a build tree may sit
+// below a 0700 folder (e.g. a fresh clone made with mktemp -d).
+class HostileCopy {
+ public:
+  HostileCopy() {
+    char dir[] = "/tmp/thunder-sandbox-test.XXXXXX";
+    if (::mkdtemp(dir) == nullptr) std::abort();
+    dir_ = dir;
+    ::chmod(dir_.c_str(), 0755);
+    path_ = dir_ / "thunder_test_hostile";
+    std::filesystem::copy_file(THUNDER_TEST_HOSTILE, path_);
+    ::chmod(path_.c_str(), 0755);
+  }
+  ~HostileCopy() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::filesystem::path path_;
+};
+
+const std::string& hostileBinary() {
+  static const HostileCopy copy;
+  static const std::string path = copy.path().string();
+  return path;
+}
+
 SandboxSpec hostileSpec(std::vector<std::string> args) {
   SandboxSpec spec;
-  spec.executable = THUNDER_TEST_HOSTILE;
+  spec.executable = hostileBinary();
   spec.args = std::move(args);
   return spec;
 }
@@ -84,7 +117,7 @@ TEST(SandboxTest, ReadingAFileOutsideTheAllowlistFails) {
 }
 
 TEST(SandboxTest, ReadingAnAllowlistedFileWorks) {  // the control for the two tests above
-  SandboxRun run = runCaptured(hostileSpec({"read", THUNDER_TEST_HOSTILE}));
+  SandboxRun run = runCaptured(hostileSpec({"read", hostileBinary()}));
   EXPECT_TRUE(run.status.exitedWith(0)) << run.status.describe() << " " << run.output;
   EXPECT_NE(run.output.find("read ok"), std::string::npos) << run.output;
 }
