@@ -1,10 +1,10 @@
-#include "ipc/wire.h"
+#include "base/wire.h"
 
 #include <cstring>
 
 #include "base/check.h"
 
-namespace thunder::ipc {
+namespace thunder {
 
 void WireWriter::str8(std::string_view value) {
   THUNDER_CHECK(value.size() <= 0xff, "str8 longer than 255 bytes (validate before encoding)");
@@ -91,4 +91,4 @@ Result<void> WireReader::expectEnd() const {
   return {};
 }
 
-}  // namespace thunder::ipc
+}  // namespace thunder
