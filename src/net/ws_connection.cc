@@ -5,6 +5,7 @@
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -19,6 +20,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -42,18 +44,41 @@ Error cancelled(const std::string& remote) {
   return Error{ErrorCode::kCancelled, fmt::format("the connection to {} was closed", remote)};
 }
 
+// "host" of "host:port" or "[v6]:port", for SNI and certificate name checks.
+std::string hostOf(std::string_view host_port) {
+  if (host_port.starts_with('[')) {
+    const size_t close = host_port.find(']');
+    return std::string(host_port.substr(1, close == std::string_view::npos ? 0 : close - 1));
+  }
+  return std::string(host_port.substr(0, host_port.rfind(':')));
+}
+
+// Why a client's TLS handshake failed: a certificate that does not verify is named as such.
+Error tlsHandshakeFailure(ssl::stream<tcp::socket>::native_handle_type native,
+                          const boost::system::error_code& ec, const std::string& remote) {
+  const long verify = SSL_get_verify_result(native);
+  if (verify != X509_V_OK) {
+    return Error{ErrorCode::kPermissionDenied,
+                 fmt::format("the certificate of {} does not verify: {} (trust a private CA with "
+                             "SSL_CERT_FILE=ca.pem)",
+                             remote, X509_verify_cert_error_string(verify))};
+  }
+  return Error{ErrorCode::kUnavailable,
+               fmt::format("TLS handshake with {} failed: {}", remote, ec.message())};
+}
+
 }  // namespace
 
 // ---- WsRegistry ----
 
-bool WsRegistry::add(WsConnection* connection) {
+bool WsRegistry::add(StreamConnection* connection) {
   std::lock_guard lock(mutex_);
   if (closing_) return false;
   connections_.insert(connection);
   return true;
 }
 
-void WsRegistry::remove(WsConnection* connection) {
+void WsRegistry::remove(StreamConnection* connection) {
   std::lock_guard lock(mutex_);
   connections_.erase(connection);
 }
@@ -66,7 +91,7 @@ size_t WsRegistry::size() const {
 void WsRegistry::closeAll() {
   std::unique_lock lock(mutex_);
   closing_ = true;
-  for (WsConnection* connection : connections_) {
+  for (StreamConnection* connection : connections_) {
     ++pending_closes_;
     // Touched on its loop only, and only while still registered (its destructor unregisters
     // first, under the same mutex).
@@ -81,16 +106,32 @@ void WsRegistry::closeAll() {
 
 // ---- WsConnection ----
 
-std::unique_ptr<WsConnection> WsConnection::create(tcp::socket socket, WsRole role,
-                                                   size_t max_message_bytes,
-                                                   std::shared_ptr<WsRegistry> registry) {
-  return std::unique_ptr<WsConnection>(
-      new WsConnection(std::move(socket), role, max_message_bytes, std::move(registry)));
+template <typename Next>
+std::unique_ptr<BasicWsConnection<Next>> BasicWsConnection<Next>::create(
+    tcp::socket socket, WsRole role, size_t max_message_bytes, std::shared_ptr<WsRegistry> registry,
+    std::shared_ptr<ssl::context> tls) {
+  return std::unique_ptr<BasicWsConnection>(new BasicWsConnection(
+      std::move(socket), role, max_message_bytes, std::move(registry), std::move(tls)));
 }
 
-WsConnection::WsConnection(tcp::socket socket, WsRole role, size_t max_message_bytes,
-                           std::shared_ptr<WsRegistry> registry)
-    : ws_(std::move(socket)),
+namespace {
+template <typename Next>
+websocket::stream<Next> makeStream(tcp::socket socket, ssl::context* tls) {
+  if constexpr (std::is_same_v<Next, WsTlsStream>) {
+    return websocket::stream<Next>(std::move(socket), *tls);
+  } else {
+    return websocket::stream<Next>(std::move(socket));
+  }
+}
+}  // namespace
+
+template <typename Next>
+BasicWsConnection<Next>::BasicWsConnection(tcp::socket socket, WsRole role,
+                                           size_t max_message_bytes,
+                                           std::shared_ptr<WsRegistry> registry,
+                                           std::shared_ptr<ssl::context> tls)
+    : tls_(std::move(tls)),
+      ws_(makeStream<Next>(std::move(socket), tls_.get())),
       executor_(ws_.get_executor()),
       registry_(std::move(registry)),
       role_(role) {
@@ -108,15 +149,19 @@ WsConnection::WsConnection(tcp::socket socket, WsRole role, size_t max_message_b
   }
 }
 
-WsConnection::~WsConnection() {
+template <typename Next>
+BasicWsConnection<Next>::~BasicWsConnection() {
   if (registry_) registry_->remove(this);
   close();
 }
 
-void WsConnection::close() {
+template <typename Next>
+void BasicWsConnection<Next>::close() {
   if (closed_) return;
   closed_ = true;
-  if (open_ && !writing_ && !failed_) sendCloseFrame();
+  if constexpr (!kTls) {
+    if (open_ && !writing_ && !failed_) sendCloseFrame();
+  }
   auto& sock = beast::get_lowest_layer(ws_).socket();
   boost::system::error_code ignored;
   sock.shutdown(tcp::socket::shutdown_both, ignored);
@@ -125,7 +170,8 @@ void WsConnection::close() {
 
 // A close frame written straight to the socket (Beast's async_close would wait for the
 // peer's answer): FIN + opcode 8, the 2-byte status code; masked when we are the client.
-void WsConnection::sendCloseFrame() {
+template <typename Next>
+void BasicWsConnection<Next>::sendCloseFrame() {
   std::array<uint8_t, 8> frame{};
   size_t size = 0;
   const std::array<uint8_t, 2> code{static_cast<uint8_t>(kCloseNormal >> 8),
@@ -150,10 +196,25 @@ void WsConnection::sendCloseFrame() {
   [[maybe_unused]] const ssize_t sent = ::send(fd, frame.data(), size, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-asio::awaitable<Result<void>> WsConnection::accept(std::string_view path,
-                                                   Clock::time_point deadline) {
-  auto& stream = beast::get_lowest_layer(ws_);
-  stream.expires_at(deadline);
+template <typename Next>
+asio::awaitable<Result<void>> BasicWsConnection<Next>::accept(std::string_view path,
+                                                              Clock::time_point deadline) {
+  beast::get_lowest_layer(ws_).expires_at(deadline);
+  if constexpr (kTls) {
+    auto [tls_ec] = co_await ws_.next_layer().async_handshake(ssl::stream_base::server,
+                                                              asio::as_tuple(asio::use_awaitable));
+    if (closed_) co_return tl::unexpected(cancelled(remote_));
+    if (tls_ec == beast::error::timeout) {
+      co_return fail(ErrorCode::kTimeout, "the TLS handshake with {} did not finish in time",
+                     remote_);
+    }
+    if (tls_ec) {
+      failed_ = true;
+      co_return fail(ErrorCode::kUnavailable, "TLS handshake with {} failed: {}", remote_,
+                     tls_ec.message());
+    }
+  }
+  auto& stream = ws_.next_layer();
   beast::flat_buffer buffer;
   http::request_parser<http::empty_body> parser;
   parser.header_limit(kMaxUpgradeHeaderBytes);
@@ -200,15 +261,38 @@ asio::awaitable<Result<void>> WsConnection::accept(std::string_view path,
     co_return fail(ErrorCode::kUnavailable, "WebSocket upgrade with {} failed: {}", remote_,
                    accept_ec.message());
   }
-  stream.expires_never();
+  beast::get_lowest_layer(ws_).expires_never();
   open_ = true;
   co_return Result<void>{};
 }
 
-asio::awaitable<Result<void>> WsConnection::handshake(std::string_view host, std::string_view path,
-                                                      Clock::time_point deadline) {
+template <typename Next>
+asio::awaitable<Result<void>> BasicWsConnection<Next>::handshake(std::string_view host,
+                                                                 std::string_view path,
+                                                                 Clock::time_point deadline) {
   auto& stream = beast::get_lowest_layer(ws_);
   stream.expires_at(deadline);
+  if constexpr (kTls) {
+    const std::string name = hostOf(host);
+    auto& tls = ws_.next_layer();
+    if (SSL_set_tlsext_host_name(tls.native_handle(), name.c_str()) != 1) {
+      co_return fail(ErrorCode::kInvalidArgument, "\"{}\" cannot be sent as a TLS server name",
+                     name);
+    }
+    tls.set_verify_mode(ssl::verify_peer);
+    tls.set_verify_callback(ssl::host_name_verification(name));
+    auto [tls_ec] =
+        co_await tls.async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
+    if (closed_) co_return tl::unexpected(cancelled(remote_));
+    if (tls_ec == beast::error::timeout) {
+      co_return fail(ErrorCode::kTimeout, "the TLS handshake with {} did not finish in time",
+                     remote_);
+    }
+    if (tls_ec) {
+      failed_ = true;
+      co_return tl::unexpected(tlsHandshakeFailure(tls.native_handle(), tls_ec, remote_));
+    }
+  }
   websocket::response_type response;
   auto [ec] =
       co_await ws_.async_handshake(response, host, path, asio::as_tuple(asio::use_awaitable));
@@ -232,7 +316,8 @@ asio::awaitable<Result<void>> WsConnection::handshake(std::string_view host, std
   co_return Result<void>{};
 }
 
-Error WsConnection::readFailure(const boost::system::error_code& ec) {
+template <typename Next>
+Error BasicWsConnection<Next>::readFailure(const boost::system::error_code& ec) {
   failed_ = true;
   if (ec == websocket::error::message_too_big) {
     return Error{
@@ -250,7 +335,8 @@ Error WsConnection::readFailure(const boost::system::error_code& ec) {
   return Error{ErrorCode::kUnavailable, fmt::format("reading from {}: {}", remote_, ec.message())};
 }
 
-asio::awaitable<Result<size_t>> WsConnection::readSome(std::span<uint8_t> buffer) {
+template <typename Next>
+asio::awaitable<Result<size_t>> BasicWsConnection<Next>::readSome(std::span<uint8_t> buffer) {
   if (buffer.empty()) co_return fail(ErrorCode::kInvalidArgument, "readSome needs a buffer");
   for (;;) {
     if (closed_) co_return tl::unexpected(cancelled(remote_));
@@ -282,7 +368,8 @@ asio::awaitable<Result<size_t>> WsConnection::readSome(std::span<uint8_t> buffer
   }
 }
 
-asio::awaitable<Result<void>> WsConnection::writeAll(std::span<const uint8_t> bytes) {
+template <typename Next>
+asio::awaitable<Result<void>> BasicWsConnection<Next>::writeAll(std::span<const uint8_t> bytes) {
   FlagScope writing(writing_);
   size_t done = 0;
   while (done < bytes.size()) {
@@ -300,11 +387,15 @@ asio::awaitable<Result<void>> WsConnection::writeAll(std::span<const uint8_t> by
   co_return Result<void>{};
 }
 
-Result<ExportedKey> WsConnection::exportKeyingMaterial(std::string_view) const {
+template <typename Next>
+Result<ExportedKey> BasicWsConnection<Next>::exportKeyingMaterial(std::string_view) const {
   return fail(ErrorCode::kUnavailable,
               "the WebSocket connection with {} has no TLS keying material (use an unbound "
               "transport binding)",
               remote_);
 }
+
+template class BasicWsConnection<WsPlainStream>;
+template class BasicWsConnection<WsTlsStream>;
 
 }  // namespace thunder::net

@@ -1,15 +1,23 @@
 #include "net/ws_transport.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <charconv>
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include "base/log.h"
 #include "net/endpoint.h"
@@ -19,6 +27,7 @@
 namespace thunder::net {
 
 namespace asio = boost::asio;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
@@ -36,6 +45,7 @@ struct WsListener::State {
   WsListenerOptions options;
   StreamHandler handler;
   std::shared_ptr<WsRegistry> registry = std::make_shared<WsRegistry>();
+  std::shared_ptr<ssl::context> tls;  // wss://; null for ws://
   tcp::acceptor acceptor;
   tcp::endpoint local;
 
@@ -78,11 +88,13 @@ struct WsListener::State {
 
 namespace {
 
+template <typename Connection>
 asio::awaitable<void> serveConnection(std::shared_ptr<WsListener::State> state, tcp::socket socket,
                                       asio::ip::address ip) {
   const auto deadline = Clock::now() + state->options.handshake_timeout;
-  auto connection = WsConnection::create(std::move(socket), WsRole::kServer,
-                                         state->options.max_message_bytes, state->registry);
+  auto connection =
+      Connection::create(std::move(socket), WsRole::kServer, state->options.max_message_bytes,
+                         state->registry, state->tls);
   Result<void> accepted = co_await connection->accept(state->options.path, deadline);
   state->handshakeDone(ip);  // before the connection closes: its peer may then reconnect
   if (accepted) {
@@ -119,7 +131,13 @@ asio::awaitable<void> acceptLoop(std::shared_ptr<WsListener::State> state) {
         continue;  // the socket closes as it goes out of scope
       }
     }
-    asio::co_spawn(loop, serveConnection(state, std::move(socket), peer.address()), asio::detached);
+    if (state->tls) {
+      asio::co_spawn(loop, serveConnection<WssConnection>(state, std::move(socket), peer.address()),
+                     asio::detached);
+    } else {
+      asio::co_spawn(loop, serveConnection<WsConnection>(state, std::move(socket), peer.address()),
+                     asio::detached);
+    }
   }
   state->coroutineDone();
 }
@@ -139,7 +157,43 @@ Result<void> checkOptions(const WsListenerOptions& options) {
     return fail(ErrorCode::kInvalidArgument, "the WebSocket path must start with '/', not \"{}\"",
                 options.path);
   }
+  if (options.tls_certificate_file.empty() != options.tls_key_file.empty()) {
+    return fail(ErrorCode::kInvalidArgument,
+                "wss:// needs both a certificate chain file and its key file, or neither");
+  }
   return {};
+}
+
+std::string opensslReason() {
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return "unknown reason";
+  std::array<char, 256> text{};
+  ERR_error_string_n(code, text.data(), text.size());
+  return text.data();
+}
+
+// The server context of a wss:// listener: the operator's chain and key, TLS 1.2 or later.
+Result<std::shared_ptr<ssl::context>> serverTlsContext(const WsListenerOptions& options) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* native = context->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  ERR_clear_error();
+  if (SSL_CTX_use_certificate_chain_file(native, options.tls_certificate_file.c_str()) != 1) {
+    return fail(ErrorCode::kInvalidArgument,
+                "{}: not a usable PEM certificate chain ({}); give the leaf certificate first, "
+                "then its intermediates",
+                options.tls_certificate_file, opensslReason());
+  }
+  if (SSL_CTX_use_PrivateKey_file(native, options.tls_key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return fail(ErrorCode::kInvalidArgument, "{}: not a usable PEM private key ({})",
+                options.tls_key_file, opensslReason());
+  }
+  if (SSL_CTX_check_private_key(native) != 1) {
+    return fail(ErrorCode::kInvalidArgument, "{} is not the key of the certificate in {} ({})",
+                options.tls_key_file, options.tls_certificate_file, opensslReason());
+  }
+  return context;
 }
 
 }  // namespace
@@ -149,7 +203,12 @@ Result<std::unique_ptr<WsListener>> WsListener::start(io::Runtime& runtime,
                                                       StreamHandler handler) {
   THUNDER_TRY(checkOptions(options));
   THUNDER_ASSIGN_OR_RETURN(const tcp::endpoint endpoint, parseEndpoint(options.listen));
+  std::shared_ptr<ssl::context> tls;
+  if (!options.tls_certificate_file.empty()) {
+    THUNDER_ASSIGN_OR_RETURN(tls, serverTlsContext(options));
+  }
   auto state = std::make_shared<State>(runtime, std::move(options), std::move(handler));
+  state->tls = std::move(tls);
   THUNDER_TRY(bindAndListen(state->acceptor, endpoint));
   boost::system::error_code ec;
   state->local = state->acceptor.local_endpoint(ec);
@@ -173,7 +232,8 @@ uint16_t WsListener::localPort() const {
 }
 
 std::string WsListener::url() const {
-  return fmt::format("{}{}{}", kWsScheme, localAddress(), state_->options.path);
+  return fmt::format("{}{}{}", state_->tls ? kWssScheme : kWsScheme, localAddress(),
+                     state_->options.path);
 }
 
 size_t WsListener::handshakesInProgress() const {
@@ -201,14 +261,55 @@ void WsListener::stop() {
   state_->idle.wait(lock, [&] { return state_->coroutines == 0; });
 }
 
+namespace {
+
+// Where to connect: an IP literal as is; for wss://, a host name through the resolver.
+asio::awaitable<Result<std::vector<tcp::endpoint>>> resolveAddress(const std::string& address,
+                                                                   WsScheme scheme) {
+  if (auto literal = parseEndpoint(address))
+    co_return std::vector<tcp::endpoint>{*literal};
+  else if (scheme == WsScheme::kWs)
+    co_return tl::unexpected(literal.error());
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    co_return fail(ErrorCode::kInvalidArgument, "\"{}\" is not HOST:PORT", address);
+  }
+  tcp::resolver resolver(co_await asio::this_coro::executor);
+  auto [ec, results] = co_await resolver.async_resolve(
+      address.substr(0, colon), address.substr(colon + 1), asio::as_tuple(asio::use_awaitable));
+  if (ec || results.empty()) {
+    co_return fail(ErrorCode::kUnavailable, "cannot resolve {}: {}", address,
+                   ec ? ec.message() : std::string("no address"));
+  }
+  std::vector<tcp::endpoint> out;
+  for (const auto& entry : results) out.push_back(entry.endpoint());
+  co_return out;
+}
+
+Result<std::shared_ptr<ssl::context>> clientTlsContext() {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  boost::system::error_code ec;
+  context->set_default_verify_paths(ec);
+  if (ec) {
+    return fail(ErrorCode::kInternal, "cannot load the system's trusted certificates: {}",
+                ec.message());
+  }
+  return context;
+}
+
+}  // namespace
+
 asio::awaitable<Result<std::unique_ptr<StreamConnection>>> connectWs(
-    std::string address, std::string path, std::chrono::milliseconds timeout) {
-  THUNDER_CO_ASSIGN_OR_RETURN(const tcp::endpoint endpoint, parseEndpoint(address));
+    std::string address, std::string path, WsScheme scheme, std::chrono::milliseconds timeout) {
   const auto deadline_at = Clock::now() + timeout;
+  THUNDER_CO_ASSIGN_OR_RETURN(const std::vector<tcp::endpoint> endpoints,
+                              co_await resolveAddress(address, scheme));
   tcp::socket socket(co_await asio::this_coro::executor);
   {
     Deadline deadline(socket, deadline_at);
-    auto [ec] = co_await socket.async_connect(endpoint, asio::as_tuple(asio::use_awaitable));
+    auto [ec, used] =
+        co_await asio::async_connect(socket, endpoints, asio::as_tuple(asio::use_awaitable));
     if (deadline.expired()) {
       co_return fail(ErrorCode::kTimeout, "connecting to {} took longer than {} ms", address,
                      timeout.count());
@@ -217,8 +318,15 @@ asio::awaitable<Result<std::unique_ptr<StreamConnection>>> connectWs(
       co_return fail(ErrorCode::kUnavailable, "cannot connect to {}: {}", address, ec.message());
     }
   }
-  auto connection =
-      WsConnection::create(std::move(socket), WsRole::kClient, kClientMaxMessageBytes, nullptr);
+  if (scheme == WsScheme::kWss) {
+    THUNDER_CO_ASSIGN_OR_RETURN(auto tls, clientTlsContext());
+    auto connection = WssConnection::create(std::move(socket), WsRole::kClient,
+                                            kClientMaxMessageBytes, nullptr, std::move(tls));
+    THUNDER_CO_TRY(co_await connection->handshake(address, path, deadline_at));
+    co_return std::unique_ptr<StreamConnection>(std::move(connection));
+  }
+  auto connection = WsConnection::create(std::move(socket), WsRole::kClient, kClientMaxMessageBytes,
+                                         nullptr, nullptr);
   THUNDER_CO_TRY(co_await connection->handshake(address, path, deadline_at));
   co_return std::unique_ptr<StreamConnection>(std::move(connection));
 }
@@ -228,20 +336,33 @@ bool isWsUrl(std::string_view text) {
 }
 
 Result<WsUrl> parseWsUrl(std::string_view text) {
-  if (text.starts_with(kWssScheme)) {
-    return fail(ErrorCode::kInvalidArgument,
-                "{}: wss:// is not supported yet; use ws:// on loopback or a TLS HOST:PORT", text);
-  }
-  if (!text.starts_with(kWsScheme)) {
-    return fail(ErrorCode::kInvalidArgument, "\"{}\" is not a ws://HOST:PORT[/PATH] URL", text);
-  }
-  const std::string_view rest = text.substr(kWsScheme.size());
-  const size_t slash = rest.find('/');
   WsUrl url;
+  std::string_view rest;
+  if (text.starts_with(kWssScheme)) {
+    url.scheme = WsScheme::kWss;
+    rest = text.substr(kWssScheme.size());
+  } else if (text.starts_with(kWsScheme)) {
+    rest = text.substr(kWsScheme.size());
+  } else {
+    return fail(ErrorCode::kInvalidArgument, "\"{}\" is not a ws[s]://HOST:PORT[/PATH] URL", text);
+  }
+  const size_t slash = rest.find('/');
   url.address = std::string(rest.substr(0, slash));
   url.path = slash == std::string_view::npos ? std::string(kDefaultWsPath)
                                              : std::string(rest.substr(slash));
-  if (auto endpoint = parseEndpoint(url.address); !endpoint) {
+  if (url.scheme == WsScheme::kWss) {
+    const size_t colon = url.address.rfind(':');
+    uint32_t port = 0;
+    const std::string_view port_text = colon == std::string::npos
+                                           ? std::string_view()
+                                           : std::string_view(url.address).substr(colon + 1);
+    const auto [end, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (colon == std::string::npos || colon == 0 || port_text.empty() || ec != std::errc() ||
+        end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+      return fail(ErrorCode::kInvalidArgument, "{}: expected wss://HOST:PORT[/PATH]", text);
+    }
+  } else if (auto endpoint = parseEndpoint(url.address); !endpoint) {
     return fail(endpoint.error().withContext(text));
   }
   return url;
@@ -250,7 +371,8 @@ Result<WsUrl> parseWsUrl(std::string_view text) {
 asio::awaitable<Result<std::unique_ptr<StreamConnection>>> connectWsUrl(
     std::string url, std::chrono::milliseconds timeout) {
   THUNDER_CO_ASSIGN_OR_RETURN(WsUrl parsed, parseWsUrl(url));
-  co_return co_await connectWs(std::move(parsed.address), std::move(parsed.path), timeout);
+  co_return co_await connectWs(std::move(parsed.address), std::move(parsed.path), parsed.scheme,
+                               timeout);
 }
 
 }  // namespace thunder::net

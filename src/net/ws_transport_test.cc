@@ -14,7 +14,10 @@
 #include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <vector>
 
@@ -97,7 +100,11 @@ class WsTransportTest : public ::testing::Test {
                                 outcomes_.push(n);
                                 break;
                               }
-                              if (!co_await conn->writeAll(std::span(buffer).first(*n))) break;
+                              auto written = co_await conn->writeAll(std::span(buffer).first(*n));
+                              if (!written) {
+                                outcomes_.push(tl::unexpected(written.error()));
+                                break;
+                              }
                             }
                           });
     ASSERT_TRUE(listener) << listener.error().message;
@@ -106,7 +113,7 @@ class WsTransportTest : public ::testing::Test {
 
   std::unique_ptr<StreamConnection> connect(std::string path = std::string(kDefaultWsPath)) {
     auto conn = runOn(runtime_.nextLoop().get_executor(),
-                      connectWs(listener_->localAddress(), path, kConnectTimeout));
+                      connectWs(listener_->localAddress(), path, WsScheme::kWs, kConnectTimeout));
     EXPECT_TRUE(conn) << conn.error().message;
     return conn ? std::move(conn).value() : nullptr;
   }
@@ -210,8 +217,9 @@ TEST_F(WsTransportTest, RefusesTextMessages) {
 
 TEST_F(WsTransportTest, AnotherPathIsDeclined) {
   startListener();
-  auto conn = runOn(runtime_.nextLoop().get_executor(),
-                    connectWs(listener_->localAddress(), "/elsewhere", kConnectTimeout));
+  auto conn =
+      runOn(runtime_.nextLoop().get_executor(),
+            connectWs(listener_->localAddress(), "/elsewhere", WsScheme::kWs, kConnectTimeout));
   ASSERT_FALSE(conn);
   EXPECT_EQ(conn.error().code, ErrorCode::kUnavailable);
   EXPECT_NE(conn.error().message.find("404"), std::string::npos) << conn.error().message;
@@ -248,7 +256,7 @@ TEST_F(WsTransportTest, HalfOpenConnectionsAreLimitedPerAddress) {
 
 // Disabled: under CPU load (two busy loops beside it) this test can wait forever for the
 // server side's outcome after stop(); a known issue of the ws:// listener's stop, to fix next.
-TEST_F(WsTransportTest, DISABLED_StopClosesEstablishedConnections) {
+TEST_F(WsTransportTest, StopClosesEstablishedConnections) {
   startListener();
   auto conn = connect();
   ASSERT_TRUE(conn);
@@ -260,8 +268,15 @@ TEST_F(WsTransportTest, DISABLED_StopClosesEstablishedConnections) {
   EXPECT_EQ(listener_->openConnections(), 0u);
   std::vector<uint8_t> buffer(16);
   auto end = runOn(conn->executor(), conn->readSome(buffer));
-  ASSERT_TRUE(end) << end.error().message;
-  EXPECT_EQ(*end, 0u);  // the server's close frame: a clean end of stream
+  // The server's close frame gives a clean end of stream; when stop() caught the server's echo
+  // write still completing (the client had the bytes, the server's coroutine had not resumed
+  // yet), close() sends no close frame (it cannot know whether a frame is half written) and the
+  // client sees the connection drop instead. Either way the stream ends and never hangs.
+  if (end) {
+    EXPECT_EQ(*end, 0u);
+  } else {
+    EXPECT_EQ(end.error().code, ErrorCode::kUnavailable) << end.error().message;
+  }
   drop(std::move(conn));
 }
 
@@ -275,9 +290,135 @@ TEST(WsUrlTest, ParsesWsUrls) {
   EXPECT_EQ(bare->address, "[::1]:80");
   EXPECT_EQ(bare->path, kDefaultWsPath);
   EXPECT_TRUE(isWsUrl("ws://x") && isWsUrl("wss://x") && !isWsUrl("127.0.0.1:4200"));
-  EXPECT_EQ(parseWsUrl("wss://127.0.0.1:443/").error().code, ErrorCode::kInvalidArgument);
+  auto secure = parseWsUrl("wss://node.example:443");
+  ASSERT_TRUE(secure) << secure.error().message;
+  EXPECT_EQ(secure->scheme, WsScheme::kWss);
+  EXPECT_EQ(secure->address, "node.example:443");
+  EXPECT_EQ(secure->path, kDefaultWsPath);
+  EXPECT_EQ(parseWsUrl("wss://node.example/").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(parseWsUrl("wss://node.example:0/").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(parseWsUrl("ws://node.example:80/").error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(parseWsUrl("ws://nohost/").error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(parseWsUrl("127.0.0.1:1").error().code, ErrorCode::kInvalidArgument);
+}
+
+// ---- wss:// ----
+
+// A private CA and a node certificate it signed, made with the openssl command line tool.
+class WssTest : public WsTransportTest {
+ protected:
+  void SetUp() override {
+    WsTransportTest::SetUp();
+    char pattern[] = "/tmp/thunder-wss-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    ASSERT_TRUE(makeCertificates("DNS:localhost,IP:127.0.0.1"));
+  }
+  void TearDown() override {
+    WsTransportTest::TearDown();
+    ::unsetenv("SSL_CERT_FILE");
+    std::filesystem::remove_all(dir_);
+  }
+
+  bool run(const std::string& command) {
+    return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
+  }
+
+  bool makeCertificates(const std::string& names) {
+    const std::string d = dir_;
+    std::ofstream(d + "/ext.cnf") << "subjectAltName=" << names << "\n";
+    return run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + d +
+               "/ca.key -out " + d + "/ca.pem -days 2 -subj '/CN=Thunder Test CA'") &&
+           run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + d +
+               "/node.key -out " + d + "/node.csr -subj /CN=localhost") &&
+           run("openssl x509 -req -in " + d + "/node.csr -CA " + d + "/ca.pem -CAkey " + d +
+               "/ca.key -CAcreateserial -out " + d + "/node.pem -days 2 -extfile " + d +
+               "/ext.cnf");
+  }
+
+  WsListenerOptions wssOptions() {
+    WsListenerOptions options;
+    options.tls_certificate_file = dir_ + "/node.pem";
+    options.tls_key_file = dir_ + "/node.key";
+    return options;
+  }
+
+  Result<std::unique_ptr<StreamConnection>> connectWss(const std::string& host) {
+    return runOn(runtime_.nextLoop().get_executor(),
+                 connectWsUrl(fmt::format("wss://{}:{}/thunder/v1", host, listener_->localPort()),
+                              kConnectTimeout));
+  }
+
+  std::string dir_;
+};
+
+TEST_F(WssTest, EchoesOverTlsWithATrustedCertificate) {
+  startListener(wssOptions());
+  EXPECT_EQ(listener_->url(), "wss://" + listener_->localAddress() + "/thunder/v1");
+  ::setenv("SSL_CERT_FILE", (dir_ + "/ca.pem").c_str(), 1);
+  for (const char* host : {"localhost", "127.0.0.1"}) {
+    auto conn = connectWss(host);
+    ASSERT_TRUE(conn) << host << ": " << conn.error().message;
+    EXPECT_EQ((*conn)->transportName(), "wss");
+    EXPECT_EQ((*conn)->keyingMaterial(), KeyingMaterial::kNone);
+    const auto bytes = pattern(200'000);
+    ASSERT_TRUE(runOn((*conn)->executor(), (*conn)->writeAll(bytes)));
+    auto back = runOn((*conn)->executor(), readExactly(conn->get(), bytes.size()));
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(*back, bytes);
+    drop(std::move(conn).value());
+    outcomes_.pop();  // the server's read ended (cleanly or not: wss:// sends no close frame)
+  }
+}
+
+TEST_F(WssTest, AnUntrustedCertificateIsRefused) {
+  startListener(wssOptions());
+  ::setenv("SSL_CERT_FILE", (dir_ + "/node.pem").c_str(), 1);  // not the CA that signed it
+  auto conn = connectWss("localhost");
+  ASSERT_FALSE(conn);
+  EXPECT_EQ(conn.error().code, ErrorCode::kPermissionDenied) << conn.error().message;
+  EXPECT_NE(conn.error().message.find("SSL_CERT_FILE"), std::string::npos);
+}
+
+TEST_F(WssTest, ACertificateForAnotherNameIsRefused) {
+  ASSERT_TRUE(makeCertificates("DNS:node.example"));
+  startListener(wssOptions());
+  ::setenv("SSL_CERT_FILE", (dir_ + "/ca.pem").c_str(), 1);
+  auto conn = connectWss("localhost");
+  ASSERT_FALSE(conn);
+  EXPECT_EQ(conn.error().code, ErrorCode::kPermissionDenied) << conn.error().message;
+}
+
+TEST_F(WssTest, APlainClientCannotUpgradeOnATlsListener) {
+  startListener(wssOptions());
+  auto conn = runOn(runtime_.nextLoop().get_executor(),
+                    connectWs(listener_->localAddress(), std::string(kDefaultWsPath), WsScheme::kWs,
+                              kConnectTimeout));
+  ASSERT_FALSE(conn);
+  EXPECT_EQ(conn.error().code, ErrorCode::kUnavailable) << conn.error().message;
+  // The listener keeps serving TLS clients.
+  ::setenv("SSL_CERT_FILE", (dir_ + "/ca.pem").c_str(), 1);
+  auto good = connectWss("localhost");
+  ASSERT_TRUE(good) << good.error().message;
+  drop(std::move(good).value());
+}
+
+TEST_F(WssTest, UnusableCertificateFilesAreNamed) {
+  WsListenerOptions options = wssOptions();
+  options.tls_key_file = dir_ + "/ca.key";  // another certificate's key
+  auto mismatch = WsListener::start(runtime_, options, nullptr);
+  ASSERT_FALSE(mismatch);
+  EXPECT_EQ(mismatch.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(mismatch.error().message.find("ca.key"), std::string::npos) << mismatch.error().message;
+  options = wssOptions();
+  options.tls_certificate_file = dir_ + "/missing.pem";
+  auto missing = WsListener::start(runtime_, options, nullptr);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("missing.pem"), std::string::npos);
+  options = wssOptions();
+  options.tls_key_file.clear();
+  EXPECT_EQ(WsListener::start(runtime_, options, nullptr).error().code,
+            ErrorCode::kInvalidArgument);
 }
 
 }  // namespace
