@@ -101,6 +101,7 @@ class Driver final : public SessionControl {
         handler_.onOpen(*this, opened->resume_offset);
       } else if (auto* token = std::get_if<TokenUpdated>(&action)) {
         outcome_.token = *token;
+        handler_.onToken(*token);
       } else if (auto* done = std::get_if<Terminated>(&action)) {
         if (closing_reason_set_) continue;
         outcome_.reason = done->reason;

@@ -66,6 +66,9 @@ class SessionHandler {
   // The node ended the session normally: last chance to check completeness (e.g. a decoder's
   // finish()). An error becomes SessionOutcome::local_error.
   virtual Result<void> onNormalEnd() { return {}; }
+  // The node issued a resumption token (with the Welcome, then with each refresh): what a
+  // client keeps to resume the lane after a dropped connection (LaneRequest::resume).
+  virtual void onToken(const TokenUpdated& /*token*/) {}
   // Runs concurrently with the session once open (e.g. pumping stdin into send()); must return
   // soon after stop() is called or the session closes. Default: nothing to produce.
   virtual boost::asio::awaitable<void> produce(SessionControl& control);
