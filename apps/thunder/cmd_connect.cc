@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <thread>
 
 #include "cmd_content.h"
 #include "content/file_util.h"
@@ -39,6 +40,7 @@ struct ConnectFlags {
   std::string output;               // fetch -o
   bool store = false;               // fetch --store
   bool pin = false;
+  int retries = 3;  // fetch: resumptions after dropped connections
 };
 
 // The client key: --key FILE, or <data-dir>/keys/client.key (created on first use).
@@ -168,7 +170,10 @@ int runConnect(const GlobalFlags& flags, const ConnectFlags& opts) {
 
 // fetch: a verified range stream from the content service. Only verified bytes leave it: to
 // stdout / -o FILE through a RangeDecoder, or into the blob store through importVerified().
-// DACKs acknowledge verified stream bytes every 1 MiB.
+// DACKs acknowledge verified stream bytes every 1 MiB. It keeps the lane's resumption token, so
+// after a dropped connection the caller can resume the lane: the node continues from the last
+// acknowledged stream byte, and the bytes between that and what was already received arrive a
+// second time and are skipped (the stream is deterministic).
 class ContentFetch final : public handshake::SessionHandler {
  public:
   ContentFetch(handshake::ContentRequest request, content::ByteRanges ranges, int out_fd,
@@ -184,14 +189,24 @@ class ContentFetch final : public handshake::SessionHandler {
   }
 
   void onOpen(SessionControl& control, uint64_t resume_offset) override {
-    if (resume_offset != 0) {
-      control.end(TerminationReason::kProtocolError, "fetch opens new lanes only");
+    if (resume_offset > fed_) {
+      control.end(TerminationReason::kProtocolError,
+                  fmt::format("the node resumes at stream byte {}, past the {} received",
+                              resume_offset, fed_));
       return;
     }
-    control.send(handshake::encodeContentRequest(request_));
+    skip_ = fed_ - resume_offset;
+    control.send(handshake::encodeContentRequest(request_));  // again, on a resumed lane
   }
 
+  void onToken(const handshake::TokenUpdated& token) override { token_ = token; }
+
   Result<void> onPayload(SessionControl& control, std::span<const uint8_t> payload) override {
+    const size_t repeated = static_cast<size_t>(std::min<uint64_t>(skip_, payload.size()));
+    skip_ -= repeated;
+    payload = payload.subspan(repeated);
+    if (payload.empty()) return {};
+    fed_ += payload.size();
     if (import_ != nullptr) {
       THUNDER_TRY(import_->feed(payload));
       // The import verifies as it goes; a group becomes verified when its last byte arrives.
@@ -229,6 +244,12 @@ class ContentFetch final : public handshake::SessionHandler {
   }
 
   const std::optional<content::VerifiedPutResult>& result() const { return result_; }
+  // The lane to resume after a dropped connection; none before the first Welcome or once done.
+  std::optional<handshake::LaneRequest> resumption() const {
+    if (!token_ || finished_) return std::nullopt;
+    return handshake::LaneRequest::resume(token_->lane, token_->token);
+  }
+  uint64_t received() const { return fed_; }
 
  private:
   static constexpr uint64_t kDackEvery = 1 << 20;
@@ -254,7 +275,15 @@ class ContentFetch final : public handshake::SessionHandler {
   bool finished_ = false;  // the decoder verified the whole stream and the final DACK went out
   std::optional<uint64_t> stream_bytes_;  // the stream's length, once its size prefix arrived
   std::optional<content::VerifiedPutResult> result_;
+  std::optional<handshake::TokenUpdated> token_;  // the latest resumption token
+  uint64_t fed_ = 0;   // stream bytes handed to the decoder or the import
+  uint64_t skip_ = 0;  // bytes of a resumed stream received before the connection dropped
 };
+
+// Whether a failed connection is worth resuming (the node may still hold the lane).
+bool droppedConnection(const Error& error) {
+  return error.code == ErrorCode::kUnavailable || error.code == ErrorCode::kTimeout;
+}
 
 Result<std::pair<handshake::ContentRequest, content::ByteRanges>> fetchRequest(
     const ConnectFlags& opts) {
@@ -310,7 +339,27 @@ int runFetch(const GlobalFlags& flags, const ConnectFlags& opts) {
 
   handshake::SystemClock clock;
   ContentFetch fetch(request->first, request->second, out_fd, import.get());
-  auto outcome = handshake::connectAndRunBlocking(std::move(*options), *key, clock, fetch);
+  Result<SessionOutcome> outcome = fail(ErrorCode::kInternal, "no attempt");
+  for (int attempt = 0;; ++attempt) {
+    handshake::ConnectOptions attempt_options = *options;
+    const auto resuming = fetch.resumption();
+    if (resuming) attempt_options.target.lane = *resuming;
+    outcome = handshake::connectAndRunBlocking(std::move(attempt_options), *key, clock, fetch);
+    // A resume can also meet the node still holding the lane for the dropped connection (it
+    // has not noticed the drop yet): lane_busy, worth another try after the back-off.
+    const bool lane_busy = outcome && resuming && outcome->reason == TerminationReason::kLaneBusy;
+    if ((outcome && !lane_busy) || (!outcome && !droppedConnection(outcome.error())) ||
+        !fetch.resumption() || attempt >= opts.retries) {
+      break;
+    }
+    const std::string why = outcome ? outcome->describe() : outcome.error().message;
+    std::fprintf(stderr,
+                 "thunder: connection lost after %llu stream bytes (%s); resuming lane %u "
+                 "(%d of %d)\n",
+                 static_cast<unsigned long long>(fetch.received()), why.c_str(),
+                 static_cast<unsigned>(fetch.resumption()->lane), attempt + 1, opts.retries);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 << std::min(attempt, 5)));
+  }
   if (!outcome) return reportConnectError(outcome.error());
   const int code = reportOutcome(*outcome);
   if (code != kExitOk || !fetch.result()) return code;
@@ -367,9 +416,14 @@ void addConnectCommands(CLI::App& app, const GlobalFlags& flags, int* exit_code)
                   "Import into the local blob store (partial or complete) instead of printing");
   fetch->add_flag("--pin", opts->pin, "With --store: pin the blob");
   fetch->add_option("--key", opts->key, key_help);
+  fetch
+      ->add_option("--retries", opts->retries,
+                   "Resume the lane this many times after a dropped connection (default 3)")
+      ->check(CLI::Range(0, 100));
   fetch->footer(
       "Only verified bytes are written; on the first bad byte the command stops with exit\n"
-      "status 4 naming the group. Exit 5 when the node does not store the blob.\n"
+      "status 4 naming the group. Exit 5 when the node does not store the blob. A dropped\n"
+      "connection resumes the lane (with its token) where the node's last DACK left off.\n"
       "Examples:\n"
       "  thunder fetch 3f5a...e1 --from 127.0.0.1:7000 --node-key b533...c3 -o photo.jpg\n"
       "  thunder fetch 3f5a...e1 --from 127.0.0.1:7000 --node-key b533...c3 --range 0-99\n"
