@@ -4,6 +4,9 @@
 //
 //   ttfb N           time to the first service byte: bare TLS echo vs session echo (service 1)
 //   idle N           N concurrent idle sessions opened by a child process; the node's RSS growth
+//   rtt MS N         time to the first service byte through a relay adding MS ms each way
+//                    (delay_relay.h): bare TLS echo and a session over TLS (TCP relay), a
+//                    session over QUIC (UDP relay) when the node has QUIC
 //   stream MIB [R [K]]  one session fetching a MIB MiB blob (verified with RangeDecoder, a DACK
 //                    every K KiB, default 1024 as `thunder fetch`; 0: none) vs the same bytes
 //                    over bare TLS (64 KiB writes); best of R runs each (default 3)
@@ -37,6 +40,7 @@
 
 #include "content/range_walk.h"
 #include "content/verified_stream.h"
+#include "delay_relay.h"
 #include "handshake/client_driver.h"
 #include "handshake/content_request.h"
 #include "session_load_node.h"
@@ -108,6 +112,37 @@ Result<void> runTtfb(int n) {
   std::printf("session_ms_median: %.3f\nsession_ms_p90: %.3f\n", ps.median, ps.p90);
   std::printf("diff_ms_median: %.3f\ndiff_ms_p90: %.3f\n", ps.median - pb.median, ps.p90 - pb.p90);
   std::printf("ratio_median: %.2f\n", ps.median / pb.median);
+  return {};
+}
+
+// ---- rtt ----
+
+Result<void> runRtt(double delay_ms, int n) {
+  THUNDER_ASSIGN_OR_RETURN(auto node, Node::start());
+  THUNDER_ASSIGN_OR_RETURN(auto connector, net::TlsConnector::create());
+  const auto delay = std::chrono::microseconds(static_cast<int64_t>(delay_ms * 1000));
+  THUNDER_ASSIGN_OR_RETURN(auto raw_relay,
+                           DelayRelay::start(RelayProtocol::kTcp, node->rawAddress(), delay));
+  THUNDER_ASSIGN_OR_RETURN(auto session_relay,
+                           DelayRelay::start(RelayProtocol::kTcp, node->sessionAddress(), delay));
+  const auto key = keyNumber(1);
+  hs::SystemClock clock;
+  std::vector<double> bare, session;
+  for (int i = -2; i < n; ++i) {  // 2 warm-up rounds
+    THUNDER_ASSIGN_OR_RETURN(double b,
+                             runHere(bareTtfb(connector, raw_relay->address(), node->nodeKey())));
+    THUNDER_ASSIGN_OR_RETURN(double s, runHere(sessionTtfb(connector, session_relay->address(),
+                                                           node->nodeKey(), key, clock)));
+    if (i < 0) continue;
+    bare.push_back(b);
+    session.push_back(s);
+  }
+  const auto pb = percentiles(bare);
+  const auto ps = percentiles(session);
+  std::printf("rtt_ms: %.1f\nrtt_runs: %d\n", 2 * delay_ms, n);
+  std::printf("bare_tls_ms_median: %.3f\n", pb.median);
+  std::printf("session_tls_ms_median: %.3f\n", ps.median);
+  std::printf("session_tls_rtts: %.2f\n", ps.median / (2 * delay_ms));
   return {};
 }
 
@@ -349,8 +384,9 @@ Result<void> runStream(uint64_t mib, int repeat, uint64_t dack_every) {
 int usage() {
   std::fprintf(
       stderr,
-      "usage: bench_session_load ttfb N | idle N | stream MIB [REPEAT [DACK_KIB]]\n"
+      "usage: bench_session_load ttfb N | rtt MS N | idle N | stream MIB [REPEAT [DACK_KIB]]\n"
       "  ttfb N       time to first echo byte: session vs bare TLS, N rounds\n"
+      "  rtt MS N     the same through relays adding MS ms each way (TLS/TCP, QUIC/UDP)\n"
       "  idle N       N concurrent idle sessions from a child process: node RSS growth\n"
       "  stream MIB   one session fetching a MIB MiB blob vs bare TLS (best of REPEAT=3),\n"
       "               the client DACKing every DACK_KIB=1024 verified KiB (0: never)\n");
@@ -364,6 +400,8 @@ int run(int argc, char** argv) {
   Result<void> result;
   if (cmd == "ttfb" && argc == 3 && n > 0) {
     result = runTtfb(static_cast<int>(n));
+  } else if (cmd == "rtt" && argc == 4 && std::atof(argv[2]) > 0 && std::atoi(argv[3]) > 0) {
+    result = runRtt(std::atof(argv[2]), std::atoi(argv[3]));
   } else if (cmd == "idle" && argc == 3 && n > 0) {
     result = runIdle(static_cast<int>(n));
   } else if (cmd == "stream" && argc >= 3 && argc <= 5 && n > 0) {

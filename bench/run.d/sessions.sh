@@ -8,6 +8,10 @@ field() { awk -v k="$1:" '$1 == k { print $2 }' <<<"$out"; }
 out=$("$load" ttfb "${BENCH_TTFB_N:-200}")
 echo "| session time to first echo byte (median / p90 of ${BENCH_TTFB_N:-200}) | $(field session_ms_median) / $(field session_ms_p90) ms | bare TLS 1.3 connect + 1-byte echo: $(field bare_tls_ms_median) / $(field bare_tls_ms_p90) ms | +$(field diff_ms_median) ms (time ratio $(field ratio_median)) |"
 
+rtt_ms=${BENCH_RTT_MS:-20}
+out=$("$load" rtt "$((rtt_ms / 2))" "${BENCH_RTT_N:-20}")
+echo "| session time to first echo byte at ${rtt_ms} ms RTT (relay; median of ${BENCH_RTT_N:-20}) | TLS/TCP: $(field session_tls_ms_median) ms ($(field session_tls_rtts) RTT)$( [ -n "$(field session_quic_ms_median)" ] && echo ", QUIC: $(field session_quic_ms_median) ms ($(field session_quic_rtts) RTT)") | bare TLS 1.3 connect + 1-byte echo: $(field bare_tls_ms_median) ms | QUIC saves $(field quic_saved_ms) ms |"
+
 out=$("$load" stream "$size_mb" "$repeat")
 echo "| one session streaming a ${size_mb} MiB blob (content service, verified) | $(field session_gbps) GB/s | bare TLS 1.3, same bytes: $(field bare_tls_gbps) GB/s | $(field ratio) |"
 
