@@ -123,6 +123,9 @@ void put(WireWriter& w, const End& m) {
   w.u16(static_cast<uint16_t>(m.reason));
   w.str16(m.message);
 }
+void put(WireWriter& w, const DataChannel& m) {
+  w.u64(m.connection_id);
+}
 
 // ---- Decoding: fields in order; limits and enums are checked by validate() afterwards. ----
 
@@ -315,6 +318,11 @@ Result<Message> parse(MessageType type, WireReader& r) {
       THUNDER_ASSIGN_OR_RETURN(const uint16_t reason, r.u16("reason"));
       m.reason = static_cast<EndReason>(reason);
       THUNDER_ASSIGN_OR_RETURN(m.message, r.str16("message", kMaxErrorMessage));
+      return m;
+    }
+    case MessageType::kDataChannel: {
+      DataChannel m;
+      THUNDER_ASSIGN_OR_RETURN(m.connection_id, r.u64("connection id"));
       return m;
     }
   }

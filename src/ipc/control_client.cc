@@ -37,6 +37,10 @@ Result<Received> ControlClient::wait(uint32_t id) {
   while (!it->second) {
     THUNDER_ASSIGN_OR_RETURN(Received received, channel_.receive());
     const MessageType type = typeOf(received.message);
+    if (roleOf(type) == MessageRole::kNotice) {
+      notices_.push_back(std::move(received));
+      continue;
+    }
     if (roleOf(type) != MessageRole::kReply) {
       return fail(ErrorCode::kCorruption, "ipc: node sent a {} where a reply was expected",
                   messageTypeName(type));

@@ -4,7 +4,8 @@
 // that id's reply arrives, keeping replies to other outstanding requests for their own wait(), so
 // the node may answer in any order. At most ControlClientOptions::max_in_flight requests are
 // outstanding (back-pressure: start() fails instead of queueing without bound). An ErrorReply
-// becomes an Error with the node's code and message.
+// becomes an Error with the node's code and message. DataChannel notices that arrive while waiting
+// are kept (with their descriptor) for takeNotices().
 // Borrows the channel, which must outlive it. Not thread-safe: one thread at a time.
 #pragma once
 
@@ -12,6 +13,8 @@
 #include <map>
 #include <optional>
 #include <span>
+#include <utility>
+#include <vector>
 
 #include "base/result.h"
 #include "ipc/message.h"
@@ -44,12 +47,16 @@ class ControlClient {
 
   size_t inFlight() const { return pending_.size(); }
 
+  // The DataChannel notices received so far while waiting for replies, oldest first; clears them.
+  std::vector<Received> takeNotices() { return std::exchange(notices_, {}); }
+
  private:
   UnixChannel& channel_;
   ControlClientOptions options_;
   uint32_t next_id_ = 1;
   // Outstanding ids; the value holds a reply that arrived before its wait().
   std::map<uint32_t, std::optional<Received>> pending_;
+  std::vector<Received> notices_;
 };
 
 }  // namespace thunder::ipc

@@ -33,6 +33,7 @@ constexpr TypeInfo kTypes[] = {
     {MessageType::kMetricsRequest, "metrics_request", MessageRole::kRequest, 0, true, false},
     {MessageType::kAckReply, "ack_reply", MessageRole::kReply, 0, true, false},
     {MessageType::kErrorReply, "error_reply", MessageRole::kReply, 0, true, false},
+    {MessageType::kDataChannel, "data_channel", MessageRole::kNotice, 1, true, false},
     {MessageType::kConnectionHeader, "connection_header", MessageRole::kData, 0, false, true},
     {MessageType::kPayload, "payload", MessageRole::kData, 0, false, true},
     {MessageType::kStreamBlob, "stream_blob", MessageRole::kData, 0, false, true},
@@ -75,6 +76,7 @@ constexpr MessageType kVariantTypes[] = {
     MessageType::kPayload,
     MessageType::kStreamBlob,
     MessageType::kEnd,
+    MessageType::kDataChannel,
 };
 static_assert(std::size(kVariantTypes) == std::variant_size_v<Message>);
 

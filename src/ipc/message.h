@@ -64,6 +64,7 @@ enum class MessageType : uint8_t {
   kMetricsRequest = 0x1c,
   kAckReply = 0x1d,
   kErrorReply = 0x1e,
+  kDataChannel = 0x20,  // node → service: a new client connection's data channel (carries 1 fd)
   // Data channel.
   kConnectionHeader = 0x30,  // node → service, once, right after Hello
   kPayload = 0x31,           // both ways
@@ -239,13 +240,22 @@ struct End {
   friend bool operator==(const End&, const End&) = default;
 };
 
-using Message =
-    std::variant<Hello, NodeInfoRequest, NodeInfoReply, OpenBlobRequest, OpenBlobReply,
-                 PutBlobRequest, PutBlobReply, FetchOriginRequest, FetchOriginReply,
-                 ProposeUsageRequest, QueryBalanceRequest, QueryBalanceReply, LogRequest,
-                 MetricsRequest, AckReply, ErrorReply, ConnectionHeader, Payload, StreamBlob, End>;
+// A notice on the control channel (not a reply: no correlation id): the frame's descriptor is
+// the service's end of a new data channel, for the client connection `connection_id` (the same
+// id its ConnectionHeader will carry).
+struct DataChannel {
+  uint64_t connection_id = 0;
+  friend bool operator==(const DataChannel&, const DataChannel&) = default;
+};
 
-enum class MessageRole : uint8_t { kHello, kRequest, kReply, kData };
+using Message = std::variant<Hello, NodeInfoRequest, NodeInfoReply, OpenBlobRequest, OpenBlobReply,
+                             PutBlobRequest, PutBlobReply, FetchOriginRequest, FetchOriginReply,
+                             ProposeUsageRequest, QueryBalanceRequest, QueryBalanceReply,
+                             LogRequest, MetricsRequest, AckReply, ErrorReply, ConnectionHeader,
+                             Payload, StreamBlob, End, DataChannel>;
+
+// kNotice: a control message from the node that answers no request (DataChannel).
+enum class MessageRole : uint8_t { kHello, kRequest, kReply, kData, kNotice };
 
 MessageType typeOf(const Message& message);
 // The stable snake_case name ("open_blob_request"); "unknown" for other values.

@@ -47,6 +47,7 @@ inline std::vector<Message> sampleMessages() {
       StreamBlob{keyOf(7), StreamMode::kVerified, {{0, 1024}, {4096, 10}}},
       End{EndReason::kNormal, ""},
       End{EndReason::kError, "handler failed"},
+      DataChannel{17},
   };
 }
 
