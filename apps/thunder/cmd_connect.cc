@@ -382,8 +382,9 @@ void addConnectCommands(CLI::App& app, const GlobalFlags& flags, int* exit_code)
       "connect", "Open a session to a service of a node: stdin → service, service → stdout");
   connect
       ->add_option("node_addr", opts->address,
-                   "The node: HOST:PORT (TLS), or ws://HOST:PORT/thunder/v1 (WebSocket; the node "
-                   "is then authenticated by its Welcome signature only)")
+                   "The node: HOST:PORT (TLS), quic://HOST:PORT (QUIC), or "
+                   "ws://HOST:PORT/thunder/v1 (WebSocket; the node is then authenticated by its "
+                   "Welcome signature only)")
       ->required();
   connect->add_option("--node-key", opts->node_key, "The node's public key (64 hex digits)")
       ->required();
@@ -396,6 +397,7 @@ void addConnectCommands(CLI::App& app, const GlobalFlags& flags, int* exit_code)
       "Exit status: 0 normal end, 3 unreachable or refused, 4 node key mismatch, 1 otherwise.\n"
       "Examples:\n"
       "  echo hi | thunder connect 127.0.0.1:7000 --node-key b533...c3 --service 1\n"
+      "  echo hi | thunder connect quic://127.0.0.1:4202 --node-key b533...c3 --service 1\n"
       "  echo hi | thunder connect ws://127.0.0.1:4201/thunder/v1 --node-key b533...c3 "
       "--service 1");
   connect->callback([&flags, opts, exit_code] { *exit_code = runConnect(flags, *opts); });
@@ -405,7 +407,8 @@ void addConnectCommands(CLI::App& app, const GlobalFlags& flags, int* exit_code)
   fetch->add_option("id", opts->id, "Blob id (64 hex digits)")->required();
   fetch
       ->add_option("--from", opts->address,
-                   "The node: HOST:PORT (TLS), or ws://HOST:PORT/thunder/v1 (WebSocket)")
+                   "The node: HOST:PORT (TLS), quic://HOST:PORT (QUIC), or "
+                   "ws://HOST:PORT/thunder/v1 (WebSocket)")
       ->required();
   fetch->add_option("--node-key", opts->node_key, "The node's public key (64 hex digits)")
       ->required();

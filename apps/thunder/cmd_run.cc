@@ -23,6 +23,7 @@ void printReady(const node::ReadyInfo& info, const RunFlags& run) {
                             {"data_dir", info.data_dir},
                             {"admin", info.admin_address},
                             {"sessions", info.sessions_address},
+                            {"quic", info.quic_url},
                             {"pid", ::getpid()}};
     std::printf("%s\n", ready.dump().c_str());
   } else {
@@ -36,6 +37,7 @@ void printReady(const node::ReadyInfo& info, const RunFlags& run) {
                 info.admin_address.c_str());
     std::printf("  sessions      %s  (TLS; services: content 0, echo 1)\n",
                 info.sessions_address.c_str());
+    if (!info.quic_url.empty()) std::printf("  quic          %s\n", info.quic_url.c_str());
     std::printf("Press Ctrl-C to stop.\n");
   }
   std::fflush(stdout);

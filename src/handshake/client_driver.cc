@@ -15,6 +15,7 @@
 #include "handshake/connection_binding.h"
 #include "handshake/frame.h"
 #include "handshake/hello.h"
+#include "net/quic_transport.h"
 #include "net/tls_transport.h"
 #include "net/ws_transport.h"
 
@@ -253,6 +254,9 @@ asio::awaitable<Result<SessionOutcome>> connectAndRun(ConnectOptions options,
   Result<std::unique_ptr<net::StreamConnection>> conn = nullptr;
   if (net::isWsUrl(options.address)) {  // (no co_await inside ?: with GCC 12)
     conn = co_await net::connectWsUrl(options.address, options.connect_timeout);
+  } else if (net::isQuicUrl(options.address)) {
+    conn =
+        co_await net::connectQuic(options.address, options.target.node_pk, options.connect_timeout);
   } else {
     conn =
         co_await net::connectTls(options.address, options.target.node_pk, options.connect_timeout);

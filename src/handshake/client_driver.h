@@ -8,11 +8,12 @@
 // ClientOptions::dack_every_bytes received payload bytes; a handler that wants to acknowledge
 // only verified bytes sets dack_every_bytes = 0 and calls SessionControl::acknowledge().
 // connectAndRunBlocking() connects with net::connectTls (pinned node key, transport binding
-// from the TLS exporter with handshake::kTlsExporterLabel), or with net::connectWsUrl for a
-// "ws://" address (unbound binding: the node is authenticated only by its Welcome signature,
-// which ClientSession checks against the pinned key), and runs the session on a private
-// io_context on the calling thread. Ownership: the caller owns the handler and the key; both
-// must outlive the call. Everything (handler callbacks included) runs on one thread.
+// from the TLS exporter with handshake::kTlsExporterLabel), with net::connectQuic for a
+// "quic://" address (pinned node key, the same exporter of the QUIC handshake), or with
+// net::connectWsUrl for a "ws://" address (unbound binding: the node is authenticated only by
+// its Welcome signature, which ClientSession checks against the pinned key), and runs the session
+// on a private io_context on the calling thread. Ownership: the caller owns the handler and the
+// key; both must outlive the call. Everything (handler callbacks included) runs on one thread.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -101,15 +102,16 @@ boost::asio::awaitable<Result<SessionOutcome>> runClientSession(
     ClientTarget target, const Clock& clock, SessionHandler& handler, ClientOptions options);
 
 struct ConnectOptions {
-  std::string address;  // "host:port" of the node (TLS), or "ws://host:port[/path]"
+  std::string address;  // "host:port" (TLS), "quic://host:port" or "ws://host:port[/path]"
   ClientTarget target;  // pinned node key, service, lane
   std::chrono::milliseconds connect_timeout{10'000};
   ClientOptions session;
 };
 
-// Connects (TLS 1.3, pinned key; or WebSocket for a ws:// address) and runs the session.
-// Connection errors are connectTls()'s / connectWs()'s: kPermissionDenied for a node key
-// mismatch over TLS (over ws:// the Welcome is checked instead: a SessionOutcome with reason
+// Connects (TLS 1.3, pinned key; QUIC for a quic:// address, pinned key; or WebSocket for a
+// ws:// address) and runs the session. Connection errors are connectTls()'s / connectQuic()'s /
+// connectWs()'s: kPermissionDenied for a node key mismatch over TLS or QUIC (over ws:// the
+// Welcome is checked instead: a SessionOutcome with reason
 // kUnexpectedNodeKey or kBadSignature, ended by the client), kUnavailable/kTimeout when
 // unreachable, kInvalidArgument for a bad address.
 boost::asio::awaitable<Result<SessionOutcome>> connectAndRun(ConnectOptions options,

@@ -88,6 +88,13 @@ const std::vector<ConfigKey>& configKeys() {
        "\"127.0.0.1:4201\"; empty: off. No TLS: for loopback and tests.",
        KeyType::kString, [](const NodeOptions& o) { return quoted(o.sessions.ws_listen); },
        [](NodeOptions& o, const toml::node& v) { o.sessions.ws_listen = *v.value<std::string>(); }},
+      {"sessions", "quic_listen",
+       "Client sessions over QUIC (UDP; quic://HOST:PORT, same node key pinning as TLS), e.g. "
+       "\"0.0.0.0:4202\"; empty: off.",
+       KeyType::kString, [](const NodeOptions& o) { return quoted(o.sessions.quic_listen); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.sessions.quic_listen = *v.value<std::string>();
+       }},
       {"sessions", "lanes_per_client", "Concurrent or resumable sessions per client key.",
        KeyType::kInteger,
        [](const NodeOptions& o) { return std::to_string(o.sessions.lanes_per_client); },

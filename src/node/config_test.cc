@@ -22,6 +22,7 @@ TEST(Config, RenderedDefaultsParseBackToTheSameOptions) {
   custom.log_level = "warn,net=debug";
   custom.shutdown_grace = std::chrono::milliseconds(1234);
   custom.sessions.ws_listen = "127.0.0.1:4201";
+  custom.sessions.quic_listen = "[::1]:4202";
   const std::string text = renderConfig(custom);
   auto parsed = parseConfig(text, "rendered.toml");
   ASSERT_TRUE(parsed) << parsed.error().message << "\n" << text;
@@ -31,6 +32,8 @@ TEST(Config, RenderedDefaultsParseBackToTheSameOptions) {
   EXPECT_EQ(parsed->log_level, custom.log_level);
   EXPECT_EQ(parsed->shutdown_grace.count(), 1234);
   EXPECT_EQ(parsed->sessions.ws_listen, "127.0.0.1:4201");
+  EXPECT_EQ(parsed->sessions.quic_listen, "[::1]:4202");
+  EXPECT_EQ(NodeOptions{}.sessions.quic_listen, "");  // off by default
   EXPECT_EQ(renderConfig(*parsed), text);
 }
 
@@ -53,21 +56,24 @@ TEST_P(ConfigErrors, NameTheKeyAndTheReason) {
 
 INSTANTIATE_TEST_SUITE_P(
     All, ConfigErrors,
-    ::testing::Values(BadConfig{"[admin]\nlisen = \"127.0.0.1:1\"\n", "unknown key 'admin.lisen'"},
-                      BadConfig{"[admn]\n", "unknown section 'admn'"},
-                      BadConfig{"admin = 3\n", "must be a table"},
-                      BadConfig{"[admin]\nlisten = 80\n", "'admin.listen' must be a string"},
-                      BadConfig{"[admin]\nlisten = \"nowhere\"\n", "admin.listen"},
-                      BadConfig{"[admin]\nlisten = \"127.0.0.1:99999\"\n", "invalid port"},
-                      BadConfig{"[runtime]\nloop_threads = -1\n", "must not be negative"},
-                      BadConfig{"[runtime]\nblocking_threads = 0\n", "runtime.blocking_threads"},
-                      BadConfig{"[runtime]\nloop_threads = \"two\"\n", "must be an integer"},
-                      BadConfig{"[sessions]\nws_listen = \"ws://x\"\n", "sessions.ws_listen"},
-                      BadConfig{"[log]\nlevel = \"loud\"\n", "log.level"},
-                      BadConfig{"[node]\nshutdown_grace_ms = 1\n", "node.shutdown_grace_ms"},
-                      BadConfig{"[node]\ndata_dir = \"\"\n", "node.data_dir"},
-                      BadConfig{"[admin\nlisten = 1", "node.toml:1"},
-                      BadConfig{"[admin]\nlisten = \"a\"\nlisten = \"b\"\n", "node.toml:3"}));
+    ::testing::Values(
+        BadConfig{"[admin]\nlisen = \"127.0.0.1:1\"\n", "unknown key 'admin.lisen'"},
+        BadConfig{"[admn]\n", "unknown section 'admn'"},
+        BadConfig{"admin = 3\n", "must be a table"},
+        BadConfig{"[admin]\nlisten = 80\n", "'admin.listen' must be a string"},
+        BadConfig{"[admin]\nlisten = \"nowhere\"\n", "admin.listen"},
+        BadConfig{"[admin]\nlisten = \"127.0.0.1:99999\"\n", "invalid port"},
+        BadConfig{"[runtime]\nloop_threads = -1\n", "must not be negative"},
+        BadConfig{"[runtime]\nblocking_threads = 0\n", "runtime.blocking_threads"},
+        BadConfig{"[runtime]\nloop_threads = \"two\"\n", "must be an integer"},
+        BadConfig{"[sessions]\nws_listen = \"ws://x\"\n", "sessions.ws_listen"},
+        BadConfig{"[sessions]\nquic_listen = \"quic://127.0.0.1:1\"\n", "sessions.quic_listen"},
+        BadConfig{"[sessions]\nquic_listen = 4202\n", "'sessions.quic_listen' must be a string"},
+        BadConfig{"[log]\nlevel = \"loud\"\n", "log.level"},
+        BadConfig{"[node]\nshutdown_grace_ms = 1\n", "node.shutdown_grace_ms"},
+        BadConfig{"[node]\ndata_dir = \"\"\n", "node.data_dir"},
+        BadConfig{"[admin\nlisten = 1", "node.toml:1"},
+        BadConfig{"[admin]\nlisten = \"a\"\nlisten = \"b\"\n", "node.toml:3"}));
 
 TEST(Config, MissingFileIsNotFoundWithAHint) {
   auto options = loadConfigFile("/nonexistent/thunder.toml");

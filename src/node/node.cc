@@ -96,14 +96,19 @@ Result<ReadyInfo> Node::start() {
   }
   state_ = State::kRunning;
 
-  ReadyInfo info{std::string(thunderVersion()), key_.publicKey().hex(),
-                 data_dir_->path().string(),    admin_->localAddress(),
-                 sessions_->localAddress(),     key_created_};
+  ReadyInfo info{std::string(thunderVersion()),
+                 key_.publicKey().hex(),
+                 data_dir_->path().string(),
+                 admin_->localAddress(),
+                 sessions_->localAddress(),
+                 sessions_->quicUrl(),
+                 key_created_};
   nlohmann::json runtime_file = {{"pid", ::getpid()},
                                  {"version", info.version},
                                  {"node_key", info.node_key},
                                  {"admin", info.admin_address},
-                                 {"sessions", info.sessions_address}};
+                                 {"sessions", info.sessions_address},
+                                 {"quic", info.quic_url}};
   if (auto ok = writeFileAtomically(data_dir_->runtimeFile(), runtime_file.dump() + "\n", 0600);
       !ok) {
     THUNDER_LOG(warn, "node", "cannot write {}: {}", data_dir_->runtimeFile().string(),
@@ -200,7 +205,8 @@ std::string Node::statusJson() const {
       {"endpoints",
        {{"admin", admin_->localAddress()},
         {"sessions", sessions_->localAddress()},
-        {"ws", sessions_->wsUrl()}}},
+        {"ws", sessions_->wsUrl()},
+        {"quic", sessions_->quicUrl()}}},
       {"components", components},
       {"store", store_->statusJson()},
       {"sessions", sessions_->statusJson()},

@@ -34,6 +34,7 @@ struct ReadyInfo {
   std::string data_dir;
   std::string admin_address;     // "127.0.0.1:4240"
   std::string sessions_address;  // "127.0.0.1:4200"
+  std::string quic_url;          // "quic://127.0.0.1:4202"; empty unless sessions.quic_listen
   bool key_created = false;      // the key was generated on this start
 };
 

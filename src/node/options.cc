@@ -52,6 +52,11 @@ Result<void> validateOptions(const NodeOptions& options) {
       return fail(ok.error().withContext("sessions.ws_listen"));
     }
   }
+  if (!options.sessions.quic_listen.empty()) {
+    if (auto ok = net::parseEndpoint(options.sessions.quic_listen); !ok) {
+      return fail(ok.error().withContext("sessions.quic_listen"));
+    }
+  }
   if (options.sessions.lanes_per_client < 1 || options.sessions.lanes_per_client > 1024) {
     return fail(ErrorCode::kInvalidArgument,
                 "sessions.lanes_per_client: {} is out of range (1 to 1024)",

@@ -37,6 +37,9 @@ struct SessionOptions {
   // The plain WebSocket (ws://) session listener, path /thunder/v1, e.g. "127.0.0.1:4201";
   // empty: off. No TLS: the node proves its key only by the Welcome signature (loopback/tests).
   std::string ws_listen;
+  // The QUIC session listener (UDP), e.g. "0.0.0.0:4202"; empty: off. Same node certificate and
+  // pinned-key authentication as the TLS listener (net/quic_transport.h).
+  std::string quic_listen;
 };
 
 struct NodeOptions {

@@ -8,7 +8,8 @@ namespace thunder::node {
 
 namespace {
 constexpr int64_t kLaneExpiryIntervalMs = 60'000;
-}
+constexpr std::chrono::milliseconds kQuicIdleMargin{10'000};
+}  // namespace
 
 SessionComponent::SessionComponent(io::Runtime& runtime, std::filesystem::path data_dir,
                                    SessionOptions options, const crypto::SigningKey& node_key,
@@ -66,7 +67,7 @@ Result<void> SessionComponent::start() {
   listener_options.listen = options_.listen;
   listener_options.handshake_timeout = options_.handshake_timeout;
   listener_options.max_handshakes_per_ip = options_.max_handshakes_per_ip;
-  auto serve = [this](std::unique_ptr<net::StreamConnection> conn) {
+  net::StreamHandler serve = [this](std::unique_ptr<net::StreamConnection> conn) {
     maybeExpireLanes();
     return handshake::serveSession(std::move(conn), *context_);
   };
@@ -81,15 +82,25 @@ Result<void> SessionComponent::start() {
     address_ = listener_->localAddress();
   }
   THUNDER_LOG(info, "node", "client sessions on {} (services: content 0, echo 1)", localAddress());
-  if (options_.ws_listen.empty()) return {};
+  if (auto ok = startWsListener(serve); !ok) {
+    stop();
+    return ok;
+  }
+  if (auto ok = startQuicListener(serve); !ok) {
+    stop();
+    return ok;
+  }
+  return {};
+}
 
+Result<void> SessionComponent::startWsListener(const net::StreamHandler& serve) {
+  if (options_.ws_listen.empty()) return {};
   net::WsListenerOptions ws_options;
   ws_options.listen = options_.ws_listen;
   ws_options.handshake_timeout = options_.handshake_timeout;
   ws_options.max_handshakes_per_ip = options_.max_handshakes_per_ip;
   auto ws_listener = net::WsListener::start(runtime_, ws_options, serve);
   if (!ws_listener) {
-    stop();
     return fail(
         ws_listener.error().withContext(fmt::format("sessions.ws_listen {}", options_.ws_listen)));
   }
@@ -100,19 +111,45 @@ Result<void> SessionComponent::start() {
   return {};
 }
 
+Result<void> SessionComponent::startQuicListener(const net::StreamHandler& serve) {
+  if (options_.quic_listen.empty()) return {};
+  net::QuicListenerOptions quic_options;
+  quic_options.listen = options_.quic_listen;
+  quic_options.handshake_timeout = options_.handshake_timeout;
+  quic_options.max_handshakes_per_ip = options_.max_handshakes_per_ip;
+  // Longer than the session's idle timeout, so that an idle session ends with its Termination
+  // rather than a silently dropped connection.
+  quic_options.idle_timeout = options_.idle_timeout + kQuicIdleMargin;
+  auto quic_listener = net::QuicListener::start(runtime_, node_key_, quic_options, serve);
+  if (!quic_listener) {
+    return fail(quic_listener.error().withContext(
+        fmt::format("sessions.quic_listen {}", options_.quic_listen)));
+  }
+  std::lock_guard lock(mutex_);
+  quic_listener_ = std::move(quic_listener).value();
+  quic_url_ = quic_listener_->url();
+  THUNDER_LOG(info, "node", "client sessions over QUIC on {}", quic_url_);
+  return {};
+}
+
 void SessionComponent::stop() {
   std::unique_ptr<net::TlsListener> listener;
   std::unique_ptr<net::WsListener> ws_listener;
+  std::unique_ptr<net::QuicListener> quic_listener;
   {
     std::lock_guard lock(mutex_);
     listener = std::move(listener_);
     ws_listener = std::move(ws_listener_);
+    quic_listener = std::move(quic_listener_);
     address_.clear();
     ws_url_.clear();
+    quic_url_.clear();
   }
   // Closes every session and waits for their drivers; they use the state released below.
+  if (quic_listener) quic_listener->stop();
   if (ws_listener) ws_listener->stop();
   if (listener) listener->stop();
+  quic_listener.reset();
   ws_listener.reset();
   listener.reset();
   std::lock_guard lock(mutex_);
@@ -131,6 +168,11 @@ std::string SessionComponent::localAddress() const {
 std::string SessionComponent::wsUrl() const {
   std::lock_guard lock(mutex_);
   return ws_url_;
+}
+
+std::string SessionComponent::quicUrl() const {
+  std::lock_guard lock(mutex_);
+  return quic_url_;
 }
 
 nlohmann::json SessionComponent::statusJson() const {

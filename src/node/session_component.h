@@ -5,8 +5,10 @@
 // cache (handshake::SessionHub) and starts a TLS 1.3 listener with the node key's identity that
 // runs handshake::serveSession() for every connection; when sessions.ws_listen is set, also a
 // plain WebSocket listener (net/ws_transport.h, path /thunder/v1) serving sessions the same way
-// (same hub, services and DACK queue; unbound transport binding). Stop closes every session (the
-// listeners wait for their drivers), then the queue. Start after "store" (borrows its BlobStore),
+// (same hub, services and DACK queue; unbound transport binding); when sessions.quic_listen is
+// set, also a QUIC listener (net/quic_transport.h: the node key's certificate, the exporter
+// binding, like TLS) feeding the same hub. Stop closes every session (the listeners wait for
+// their drivers), then the queue. Start after "store" (borrows its BlobStore),
 // before "admin". Metrics: thunder_sessions_active, thunder_session_terminations_total{reason},
 // thunder_dacks_stored_total. start()/stop() on the node's control thread; localAddress() and
 // statusJson() are thread-safe.
@@ -27,6 +29,7 @@
 #include "handshake/session_hub.h"
 #include "handshake/session_service.h"
 #include "io/runtime.h"
+#include "net/quic_transport.h"
 #include "net/tls_identity.h"
 #include "net/tls_transport.h"
 #include "net/ws_transport.h"
@@ -55,12 +58,17 @@ class SessionComponent : public Component {
   std::string localAddress() const;
   // "ws://127.0.0.1:4201/thunder/v1"; empty unless started with sessions.ws_listen set.
   std::string wsUrl() const;
+  // "quic://127.0.0.1:4202"; empty unless started with sessions.quic_listen set.
+  std::string quicUrl() const;
   // {"active", "lanes", "dacks_pending"} for /status (zeros when not started).
   nlohmann::json statusJson() const;
 
  private:
   // Runs LaneTable::expire() at most once per minute, from the accept path.
   void maybeExpireLanes();
+  // The optional listeners of start(); on error the caller stops everything.
+  Result<void> startWsListener(const net::StreamHandler& serve);
+  Result<void> startQuicListener(const net::StreamHandler& serve);
 
   io::Runtime& runtime_;
   std::filesystem::path data_dir_;
@@ -79,8 +87,10 @@ class SessionComponent : public Component {
   std::optional<net::TlsIdentity> identity_;
   std::unique_ptr<net::TlsListener> listener_;
   std::unique_ptr<net::WsListener> ws_listener_;
+  std::unique_ptr<net::QuicListener> quic_listener_;
   std::string address_;
   std::string ws_url_;
+  std::string quic_url_;
   std::atomic<int64_t> last_expiry_ms_{0};
 };
 
