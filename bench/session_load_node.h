@@ -31,6 +31,7 @@
 #include "handshake/hello.h"
 #include "handshake/session_driver.h"
 #include "handshake/termination.h"
+#include "net/quic_transport.h"
 #include "net/tls_transport.h"
 
 namespace thunder::bench {
@@ -121,6 +122,7 @@ class Node {
   }
   ~Node() {
     if (sessions_) sessions_->stop();
+    if (quic_) quic_->stop();
     if (raw_) raw_->stop();
     runtime_.stop();
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
@@ -128,6 +130,7 @@ class Node {
 
   std::string sessionAddress() const { return sessions_->localAddress(); }
   std::string rawAddress() const { return raw_->localAddress(); }
+  std::string quicAddress() const { return quic_->localAddress(); }
   PublicKey nodeKey() const { return node_key_.publicKey(); }
   hs::SessionHub& hub() { return *hub_; }
   content::FsBlobStore& store() { return *store_; }
@@ -166,6 +169,12 @@ class Node {
     THUNDER_ASSIGN_OR_RETURN(
         raw_, net::TlsListener::start(runtime_, *identity_, options,
                                       [](auto conn) { return serveRaw(std::move(conn)); }));
+    net::QuicListenerOptions quic_options;
+    quic_options.listen = "127.0.0.1:0";
+    THUNDER_ASSIGN_OR_RETURN(
+        quic_, net::QuicListener::start(runtime_, node_key_, quic_options, [this](auto conn) {
+          return hs::serveSession(std::move(conn), *context_);
+        }));
     return {};
   }
 
@@ -182,6 +191,7 @@ class Node {
   std::optional<net::TlsIdentity> identity_;
   std::unique_ptr<net::TlsListener> sessions_;
   std::unique_ptr<net::TlsListener> raw_;
+  std::unique_ptr<net::QuicListener> quic_;
 };
 
 // One client session stepped by hand (ClientSession over a connection), for ttfb and idle.
@@ -201,9 +211,16 @@ class Probe {
       const crypto::SigningKey& key, ServiceId service, const hs::Clock& clock) {
     auto conn = co_await net::connectTls(connector, address, node_pk, kTimeout);
     if (!conn) co_return tl::unexpected(conn.error());
-    auto exported = (*conn)->exportKeyingMaterial(hs::kTlsExporterLabel);
+    co_return co_await openOn(std::move(*conn), node_pk, key, service, clock);
+  }
+
+  // The same over a connection made elsewhere (QUIC): Hello, then read until the Welcome.
+  static asio::awaitable<Result<std::unique_ptr<Probe>>> openOn(
+      std::unique_ptr<net::StreamConnection> conn, PublicKey node_pk, const crypto::SigningKey& key,
+      ServiceId service, const hs::Clock& clock) {
+    auto exported = conn->exportKeyingMaterial(hs::kTlsExporterLabel);
     if (!exported) co_return tl::unexpected(exported.error());
-    auto probe = std::make_unique<Probe>(std::move(*conn), key, node_pk, service, clock, *exported);
+    auto probe = std::make_unique<Probe>(std::move(conn), key, node_pk, service, clock, *exported);
     // No temporaries with destructors inside co_await expressions (GCC 12, io/offload.h).
     hs::Actions hello = probe->session_->start();
     THUNDER_CO_TRY(co_await probe->perform(std::move(hello)));

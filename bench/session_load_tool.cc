@@ -117,6 +117,21 @@ Result<void> runTtfb(int n) {
 
 // ---- rtt ----
 
+asio::awaitable<Result<double>> quicSessionTtfb(std::string address, PublicKey node_pk,
+                                                const crypto::SigningKey& key,
+                                                const hs::Clock& clock) {
+  const auto t0 = SteadyClock::now();
+  auto conn = co_await net::connectQuic(address, node_pk, kTimeout);
+  if (!conn) co_return tl::unexpected(conn.error());
+  auto probe = co_await Probe::openOn(std::move(*conn), node_pk, key, hs::kEchoServiceId, clock);
+  if (!probe) co_return tl::unexpected(probe.error());
+  std::vector<uint8_t> payload{'e'};
+  THUNDER_CO_TRY(co_await (*probe)->echo(std::move(payload), 1));
+  const double ms = msSince(t0);
+  co_await (*probe)->finish();  // frees the lane (not timed)
+  co_return ms;
+}
+
 Result<void> runRtt(double delay_ms, int n) {
   THUNDER_ASSIGN_OR_RETURN(auto node, Node::start());
   THUNDER_ASSIGN_OR_RETURN(auto connector, net::TlsConnector::create());
@@ -125,24 +140,33 @@ Result<void> runRtt(double delay_ms, int n) {
                            DelayRelay::start(RelayProtocol::kTcp, node->rawAddress(), delay));
   THUNDER_ASSIGN_OR_RETURN(auto session_relay,
                            DelayRelay::start(RelayProtocol::kTcp, node->sessionAddress(), delay));
+  THUNDER_ASSIGN_OR_RETURN(auto quic_relay,
+                           DelayRelay::start(RelayProtocol::kUdp, node->quicAddress(), delay));
   const auto key = keyNumber(1);
   hs::SystemClock clock;
-  std::vector<double> bare, session;
+  std::vector<double> bare, session, quic;
   for (int i = -2; i < n; ++i) {  // 2 warm-up rounds
     THUNDER_ASSIGN_OR_RETURN(double b,
                              runHere(bareTtfb(connector, raw_relay->address(), node->nodeKey())));
     THUNDER_ASSIGN_OR_RETURN(double s, runHere(sessionTtfb(connector, session_relay->address(),
                                                            node->nodeKey(), key, clock)));
+    THUNDER_ASSIGN_OR_RETURN(
+        double q, runHere(quicSessionTtfb(quic_relay->address(), node->nodeKey(), key, clock)));
     if (i < 0) continue;
     bare.push_back(b);
     session.push_back(s);
+    quic.push_back(q);
   }
   const auto pb = percentiles(bare);
   const auto ps = percentiles(session);
+  const auto pq = percentiles(quic);
   std::printf("rtt_ms: %.1f\nrtt_runs: %d\n", 2 * delay_ms, n);
   std::printf("bare_tls_ms_median: %.3f\n", pb.median);
   std::printf("session_tls_ms_median: %.3f\n", ps.median);
   std::printf("session_tls_rtts: %.2f\n", ps.median / (2 * delay_ms));
+  std::printf("session_quic_ms_median: %.3f\n", pq.median);
+  std::printf("session_quic_rtts: %.2f\n", pq.median / (2 * delay_ms));
+  std::printf("quic_saved_ms: %.3f\n", ps.median - pq.median);
   return {};
 }
 
