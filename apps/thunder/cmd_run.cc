@@ -10,6 +10,7 @@ namespace {
 
 struct RunFlags {
   std::string admin_listen;
+  std::string gateway_listen;
   std::string sessions_listen;
   std::string log_level;
   bool json = false;
@@ -24,6 +25,8 @@ void printReady(const node::ReadyInfo& info, const RunFlags& run) {
                             {"admin", info.admin_address},
                             {"sessions", info.sessions_address},
                             {"quic", info.quic_url},
+                            {"ws", info.ws_url},
+                            {"gateway", info.gateway_url},
                             {"pid", ::getpid()}};
     std::printf("%s\n", ready.dump().c_str());
   } else {
@@ -38,6 +41,8 @@ void printReady(const node::ReadyInfo& info, const RunFlags& run) {
     std::printf("  sessions      %s  (TLS; services: content 0, echo 1)\n",
                 info.sessions_address.c_str());
     if (!info.quic_url.empty()) std::printf("  quic          %s\n", info.quic_url.c_str());
+    if (!info.ws_url.empty()) std::printf("  websocket     %s\n", info.ws_url.c_str());
+    std::printf("  gateway       %s  (GET /b3/<id>)\n", info.gateway_url.c_str());
     std::printf("Press Ctrl-C to stop.\n");
   }
   std::fflush(stdout);
@@ -47,6 +52,7 @@ int runNode(const GlobalFlags& flags, const RunFlags& run) {
   auto options = loadOptions(flags);
   if (!options) return reportError(options.error());
   if (!run.admin_listen.empty()) options->admin.listen = run.admin_listen;
+  if (!run.gateway_listen.empty()) options->gateway.listen = run.gateway_listen;
   if (!run.sessions_listen.empty()) options->sessions.listen = run.sessions_listen;
   if (!run.log_level.empty()) options->log_level = run.log_level;
   if (auto ok = node::validateOptions(*options); !ok) return reportError(ok.error());
@@ -69,6 +75,8 @@ void addRunCommand(CLI::App& app, const GlobalFlags& flags, int* exit_code) {
                   "Admin API address, e.g. 127.0.0.1:4240 (port 0: any free port)");
   cmd->add_option("--sessions-listen", run->sessions_listen,
                   "Client session address, e.g. 0.0.0.0:4200 (port 0: any free port)");
+  cmd->add_option("--gateway-listen", run->gateway_listen,
+                  "HTTP gateway address, e.g. 0.0.0.0:4280 (port 0: any free port)");
   cmd->add_option("--log-level", run->log_level, "Log filter, e.g. info or info,node=debug");
   cmd->add_flag("--json", run->json, "Print one JSON line when ready (for scripts)");
   cmd->footer(

@@ -79,6 +79,36 @@ const std::vector<ConfigKey>& configKeys() {
        [](NodeOptions& o, const toml::node& v) {
          o.store.quota_mb = static_cast<uint64_t>(*v.value<int64_t>());
        }},
+      {"gateway", "listen",
+       "The HTTP gateway (/b3/<id>, docs/gateway.md). Loopback by default; \"0.0.0.0:4280\" "
+       "serves the network.",
+       KeyType::kString, [](const NodeOptions& o) { return quoted(o.gateway.listen); },
+       [](NodeOptions& o, const toml::node& v) { o.gateway.listen = *v.value<std::string>(); }},
+      {"gateway", "upload_token",
+       "Bearer token that POST /b3 uploads must present; empty: uploads disabled.",
+       KeyType::kString,
+       [](const NodeOptions& o) { return quoted(o.gateway.upload_token.empty() ? "" : "(set)"); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.gateway.upload_token = *v.value<std::string>();
+       }},
+      {"gateway", "max_upload_mb", "Largest POST /b3 body in MiB (413 above it).",
+       KeyType::kInteger,
+       [](const NodeOptions& o) { return std::to_string(o.gateway.max_upload_mb); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.gateway.max_upload_mb = static_cast<uint64_t>(*v.value<int64_t>());
+       }},
+      {"gateway", "max_connections", "Open gateway connections; more are closed at once.",
+       KeyType::kInteger,
+       [](const NodeOptions& o) { return std::to_string(o.gateway.max_connections); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.gateway.max_connections = static_cast<size_t>(*v.value<int64_t>());
+       }},
+      {"gateway", "idle_timeout_ms", "A keep-alive gateway connection idle this long is closed.",
+       KeyType::kInteger,
+       [](const NodeOptions& o) { return std::to_string(o.gateway.idle_timeout.count()); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.gateway.idle_timeout = std::chrono::milliseconds(*v.value<int64_t>());
+       }},
       {"sessions", "listen",
        "Client sessions (TLS 1.3). Loopback by default; \"0.0.0.0:4200\" serves the network.",
        KeyType::kString, [](const NodeOptions& o) { return quoted(o.sessions.listen); },
@@ -88,6 +118,16 @@ const std::vector<ConfigKey>& configKeys() {
        "\"127.0.0.1:4201\"; empty: off. No TLS: for loopback and tests.",
        KeyType::kString, [](const NodeOptions& o) { return quoted(o.sessions.ws_listen); },
        [](NodeOptions& o, const toml::node& v) { o.sessions.ws_listen = *v.value<std::string>(); }},
+      {"sessions", "ws_certificate",
+       "wss://: PEM certificate chain file (leaf first) for the WebSocket listener; with ws_key. "
+       "Empty: plain ws://.",
+       KeyType::kString, [](const NodeOptions& o) { return quoted(o.sessions.ws_certificate); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.sessions.ws_certificate = *v.value<std::string>();
+       }},
+      {"sessions", "ws_key", "wss://: PEM private key file of sessions.ws_certificate.",
+       KeyType::kString, [](const NodeOptions& o) { return quoted(o.sessions.ws_key); },
+       [](NodeOptions& o, const toml::node& v) { o.sessions.ws_key = *v.value<std::string>(); }},
       {"sessions", "quic_listen",
        "Client sessions over QUIC (UDP; quic://HOST:PORT, same node key pinning as TLS), e.g. "
        "\"0.0.0.0:4202\"; empty: off.",

@@ -10,6 +10,7 @@
 #include "crypto/keystore.h"
 #include "io/shutdown_signal.h"
 #include "node/admin_api.h"
+#include "node/gateway_component.h"
 #include "node/session_component.h"
 #include "node/store_component.h"
 
@@ -45,19 +46,23 @@ Node::Node(NodeOptions options, std::unique_ptr<DataDir> data_dir, crypto::Signi
       key_created_(key_created),
       created_at_(std::chrono::steady_clock::now()),
       runtime_(std::make_unique<io::Runtime>(options_.runtime)) {
-  // Start order: the store, then the sessions that read it, then the admin API that serves
-  // the store's routes and everyone's status.
+  // Start order: the store, then the sessions and the gateway that read it, then the admin API
+  // that serves the store's routes and everyone's status.
   auto admin = std::make_unique<AdminApi>(*runtime_, options_.admin, metrics_,
                                           [this] { return statusJson(); });
   auto store = std::make_unique<StoreComponent>(*runtime_, options_.data_dir, options_.store,
                                                 metrics_, *admin);
   auto sessions = std::make_unique<SessionComponent>(*runtime_, options_.data_dir,
                                                      options_.sessions, key_, *store, metrics_);
+  auto gateway = std::make_unique<GatewayComponent>(*runtime_, options_.data_dir, options_.gateway,
+                                                    *store, metrics_);
   admin_ = admin.get();
   store_ = store.get();
   sessions_ = sessions.get();
+  gateway_ = gateway.get();
   components_.push_back(std::move(store));
   components_.push_back(std::move(sessions));
+  components_.push_back(std::move(gateway));
   components_.push_back(std::move(admin));
   registerMetrics();
 }
@@ -102,13 +107,17 @@ Result<ReadyInfo> Node::start() {
                  admin_->localAddress(),
                  sessions_->localAddress(),
                  sessions_->quicUrl(),
+                 sessions_->wsUrl(),
+                 gateway_->url(),
                  key_created_};
   nlohmann::json runtime_file = {{"pid", ::getpid()},
                                  {"version", info.version},
                                  {"node_key", info.node_key},
                                  {"admin", info.admin_address},
                                  {"sessions", info.sessions_address},
-                                 {"quic", info.quic_url}};
+                                 {"quic", info.quic_url},
+                                 {"ws", info.ws_url},
+                                 {"gateway", info.gateway_url}};
   if (auto ok = writeFileAtomically(data_dir_->runtimeFile(), runtime_file.dump() + "\n", 0600);
       !ok) {
     THUNDER_LOG(warn, "node", "cannot write {}: {}", data_dir_->runtimeFile().string(),
@@ -206,7 +215,8 @@ std::string Node::statusJson() const {
        {{"admin", admin_->localAddress()},
         {"sessions", sessions_->localAddress()},
         {"ws", sessions_->wsUrl()},
-        {"quic", sessions_->quicUrl()}}},
+        {"quic", sessions_->quicUrl()},
+        {"gateway", gateway_->url()}}},
       {"components", components},
       {"store", store_->statusJson()},
       {"sessions", sessions_->statusJson()},

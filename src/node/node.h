@@ -35,6 +35,8 @@ struct ReadyInfo {
   std::string admin_address;     // "127.0.0.1:4240"
   std::string sessions_address;  // "127.0.0.1:4200"
   std::string quic_url;          // "quic://127.0.0.1:4202"; empty unless sessions.quic_listen
+  std::string ws_url;            // "ws[s]://127.0.0.1:4201/thunder/v1"; empty unless ws_listen
+  std::string gateway_url;       // "http://127.0.0.1:4280"
   bool key_created = false;      // the key was generated on this start
 };
 
@@ -82,6 +84,7 @@ class Node {
   class AdminApi* admin_ = nullptr;                     // borrowed from components_
   class StoreComponent* store_ = nullptr;               // borrowed from components_
   class SessionComponent* sessions_ = nullptr;          // borrowed from components_
+  class GatewayComponent* gateway_ = nullptr;           // borrowed from components_
 
   std::atomic<size_t> started_count_{0};  // components_[0, started_count_) are running
   std::atomic<State> state_{State::kCreated};

@@ -29,6 +29,7 @@ class NodeTest : public ::testing::Test {
     o.data_dir = dir_ / "data";
     o.admin.listen = "127.0.0.1:0";
     o.sessions.listen = "127.0.0.1:0";
+    o.gateway.listen = "127.0.0.1:0";
     o.runtime.loop_threads = 1;
     return o;
   }

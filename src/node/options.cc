@@ -52,9 +52,47 @@ Result<void> validateOptions(const NodeOptions& options) {
       return fail(ok.error().withContext("sessions.ws_listen"));
     }
   }
+  if (options.sessions.ws_certificate.empty() != options.sessions.ws_key.empty()) {
+    return fail(
+        ErrorCode::kInvalidArgument,
+        "sessions.ws_certificate and sessions.ws_key: set both (wss://) or neither (ws://)");
+  }
+  if (!options.sessions.ws_certificate.empty() && options.sessions.ws_listen.empty()) {
+    return fail(ErrorCode::kInvalidArgument,
+                "sessions.ws_certificate is set but sessions.ws_listen is empty: set the address "
+                "of the wss:// listener too");
+  }
   if (!options.sessions.quic_listen.empty()) {
     if (auto ok = net::parseEndpoint(options.sessions.quic_listen); !ok) {
       return fail(ok.error().withContext("sessions.quic_listen"));
+    }
+  }
+  if (auto ok = net::parseEndpoint(options.gateway.listen); !ok) {
+    return fail(ok.error().withContext("gateway.listen"));
+  }
+  if (options.gateway.max_upload_mb < 1 || options.gateway.max_upload_mb > 1048576) {
+    return fail(ErrorCode::kInvalidArgument,
+                "gateway.max_upload_mb: {} is out of range (1 to 1048576)",
+                options.gateway.max_upload_mb);
+  }
+  if (options.gateway.max_connections < 1 || options.gateway.max_connections > 100000) {
+    return fail(ErrorCode::kInvalidArgument,
+                "gateway.max_connections: {} is out of range (1 to 100000)",
+                options.gateway.max_connections);
+  }
+  if (options.gateway.idle_timeout.count() < 10 ||
+      options.gateway.idle_timeout.count() > 86400000) {
+    return fail(ErrorCode::kInvalidArgument,
+                "gateway.idle_timeout_ms: {} is out of range (10 to 86400000)",
+                options.gateway.idle_timeout.count());
+  }
+  if (const auto& token = options.gateway.upload_token; !token.empty()) {
+    const bool printable =
+        std::all_of(token.begin(), token.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    if (token.size() < 16 || !printable) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "gateway.upload_token: use at least 16 printable characters without spaces, "
+                  "e.g. the output of `openssl rand -hex 24`");
     }
   }
   if (options.sessions.lanes_per_client < 1 || options.sessions.lanes_per_client > 1024) {

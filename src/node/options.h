@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "gateway/gateway_options.h"
 #include "io/runtime.h"
 
 namespace thunder::node {
@@ -37,6 +38,10 @@ struct SessionOptions {
   // The plain WebSocket (ws://) session listener, path /thunder/v1, e.g. "127.0.0.1:4201";
   // empty: off. No TLS: the node proves its key only by the Welcome signature (loopback/tests).
   std::string ws_listen;
+  // wss://: PEM files of the certificate chain (leaf first; from a CA browsers trust, for the
+  // node's host name) and its private key. Both set: the WebSocket listener runs TLS.
+  std::string ws_certificate;
+  std::string ws_key;
   // The QUIC session listener (UDP), e.g. "0.0.0.0:4202"; empty: off. Same node certificate and
   // pinned-key authentication as the TLS listener (net/quic_transport.h).
   std::string quic_listen;
@@ -50,6 +55,7 @@ struct NodeOptions {
   AdminOptions admin;
   StoreOptions store;
   SessionOptions sessions;
+  gateway::GatewayOptions gateway;  // the HTTP gateway (docs/gateway.md)
 };
 
 // Checks every field; kInvalidArgument naming the config key ("admin.listen: ...").

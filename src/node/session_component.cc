@@ -99,6 +99,8 @@ Result<void> SessionComponent::startWsListener(const net::StreamHandler& serve) 
   ws_options.listen = options_.ws_listen;
   ws_options.handshake_timeout = options_.handshake_timeout;
   ws_options.max_handshakes_per_ip = options_.max_handshakes_per_ip;
+  ws_options.tls_certificate_file = options_.ws_certificate;
+  ws_options.tls_key_file = options_.ws_key;
   auto ws_listener = net::WsListener::start(runtime_, ws_options, serve);
   if (!ws_listener) {
     return fail(
@@ -107,7 +109,8 @@ Result<void> SessionComponent::startWsListener(const net::StreamHandler& serve) 
   std::lock_guard lock(mutex_);
   ws_listener_ = std::move(ws_listener).value();
   ws_url_ = ws_listener_->url();
-  THUNDER_LOG(info, "node", "client sessions over plain WebSocket on {}", ws_url_);
+  THUNDER_LOG(info, "node", "client sessions over {} on {}",
+              options_.ws_certificate.empty() ? "plain WebSocket" : "WebSocket over TLS", ws_url_);
   return {};
 }
 

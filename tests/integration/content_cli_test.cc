@@ -149,8 +149,8 @@ TEST_F(ContentCli, DirectoriesPutGetAndPathLookup) {
 }
 
 TEST_F(ContentCli, WritesGoThroughARunningNodeAndReadsWorkBesideIt) {
-  Process node({"--data-dir", data().string(), "run", "--admin-listen", "127.0.0.1:0",
-                "--sessions-listen", "127.0.0.1:0", "--json"});
+  Process node({"--data-dir", data().string(), "run", "--gateway-listen", "127.0.0.1:0",
+                "--admin-listen", "127.0.0.1:0", "--sessions-listen", "127.0.0.1:0", "--json"});
   ASSERT_TRUE(node.readLine().has_value()) << node.stderrText();
 
   writeFile(file("blob"), randomBytes(50000, 3));

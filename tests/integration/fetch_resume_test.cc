@@ -128,8 +128,8 @@ class FetchResume : public ::testing::Test {
  protected:
   void SetUp() override {
     node_ = std::make_unique<Process>(std::vector<std::string>{
-        "--data-dir", (dir_.path() / "node").string(), "run", "--admin-listen", "127.0.0.1:0",
-        "--sessions-listen", "127.0.0.1:0", "--json"});
+        "--data-dir", (dir_.path() / "node").string(), "run", "--gateway-listen", "127.0.0.1:0",
+        "--admin-listen", "127.0.0.1:0", "--sessions-listen", "127.0.0.1:0", "--json"});
     auto line = node_->readLine();
     ASSERT_TRUE(line.has_value()) << node_->stderrText();
     ready_ = json::parse(*line);

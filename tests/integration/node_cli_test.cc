@@ -20,9 +20,10 @@ using namespace std::chrono_literals;
 class RunningNode {
  public:
   explicit RunningNode(const std::filesystem::path& data_dir, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--data-dir",     data_dir.string(), "run",
-                                     "--admin-listen", "127.0.0.1:0",     "--sessions-listen",
-                                     "127.0.0.1:0",    "--json"};
+    std::vector<std::string> args = {"--data-dir",     data_dir.string(),   "run",
+                                     "--admin-listen", "127.0.0.1:0",       "--gateway-listen",
+                                     "127.0.0.1:0",    "--sessions-listen", "127.0.0.1:0",
+                                     "--json"};
     args.insert(args.end(), extra.begin(), extra.end());
     process_ = std::make_unique<Process>(args);
     auto line = process_->readLine();
@@ -97,8 +98,9 @@ TEST(NodeCli, SigintStopsCleanlyToo) {
 TEST(NodeCli, SecondRunOnTheSameDataDirIsRefused) {
   TempDir dir;
   RunningNode first(dir.path() / "data");
-  auto second = runThunder({"--data-dir", (dir.path() / "data").string(), "run", "--admin-listen",
-                            "127.0.0.1:0", "--sessions-listen", "127.0.0.1:0"});
+  auto second = runThunder({"--data-dir", (dir.path() / "data").string(), "run", "--gateway-listen",
+                            "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--sessions-listen",
+                            "127.0.0.1:0"});
   EXPECT_EQ(second.exit_code, 3);
   EXPECT_TRUE(oneLine(second.err)) << second.err;
   EXPECT_NE(second.err.find("in use by another thunder process (pid " +
@@ -112,8 +114,9 @@ TEST(NodeCli, SecondRunOnTheSameDataDirIsRefused) {
 TEST(NodeCli, PortInUseIsOneLineAndExit3) {
   TempDir dir;
   RunningNode first(dir.path() / "a");
-  auto second = runThunder({"--data-dir", (dir.path() / "b").string(), "run", "--admin-listen",
-                            first.admin(), "--sessions-listen", "127.0.0.1:0"});
+  auto second = runThunder({"--data-dir", (dir.path() / "b").string(), "run", "--gateway-listen",
+                            "127.0.0.1:0", "--admin-listen", first.admin(), "--sessions-listen",
+                            "127.0.0.1:0"});
   EXPECT_EQ(second.exit_code, 3);
   EXPECT_NE(second.err.find("already in use"), std::string::npos) << second.err;
   EXPECT_EQ(second.err.find("terminate"), std::string::npos);
@@ -146,8 +149,8 @@ TEST(NodeCli, CorruptKeyFileIsOneLineAndExit4) {
     f.seekp(40);
     f.put('Z');
   }
-  auto result = runThunder({"--data-dir", data.string(), "run", "--admin-listen", "127.0.0.1:0",
-                            "--sessions-listen", "127.0.0.1:0"});
+  auto result = runThunder({"--data-dir", data.string(), "run", "--gateway-listen", "127.0.0.1:0",
+                            "--admin-listen", "127.0.0.1:0", "--sessions-listen", "127.0.0.1:0"});
   EXPECT_EQ(result.exit_code, 4);
   EXPECT_TRUE(oneLine(result.err)) << result.err;
   EXPECT_NE(result.err.find(key.string()), std::string::npos) << result.err;

@@ -23,9 +23,9 @@ class SessionsCli : public ::testing::Test {
     // QUIC sessions on a free UDP port too (sessions.quic_listen; reported as "quic" when ready).
     std::filesystem::create_directories(nodeDir());
     std::ofstream(nodeDir() / "config.toml") << "[sessions]\nquic_listen = \"127.0.0.1:0\"\n";
-    node_ = std::make_unique<Process>(
-        std::vector<std::string>{"--data-dir", nodeDir().string(), "run", "--admin-listen",
-                                 "127.0.0.1:0", "--sessions-listen", "127.0.0.1:0", "--json"});
+    node_ = std::make_unique<Process>(std::vector<std::string>{
+        "--data-dir", nodeDir().string(), "run", "--gateway-listen", "127.0.0.1:0",
+        "--admin-listen", "127.0.0.1:0", "--sessions-listen", "127.0.0.1:0", "--json"});
     auto line = node_->readLine();
     ASSERT_TRUE(line.has_value()) << node_->stderrText();
     ready_ = json::parse(*line);

@@ -1,0 +1,54 @@
+// GatewayOptions: the plain options of the HTTP gateway (gateway/gateway_server.h), with in-class
+// defaults. node/ fills them from the `[gateway]` config section (docs/config.md, docs/gateway.md)
+// and validates them; this module only reads them. A plain value; not synchronized.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace thunder::gateway {
+
+struct GatewayOptions {
+  // Listen address. Loopback by default: set "0.0.0.0:4280" to serve the network.
+  std::string listen = "127.0.0.1:4280";
+  // Bearer token that POST /b3 must present; empty = uploads disabled (403).
+  std::string upload_token;
+  // Largest accepted upload body, in MiB (413 above it; nothing is stored).
+  uint64_t max_upload_mb = 1024;
+  // Where upload bodies are spooled before they are stored (an unnamed file, gone on close).
+  // Empty: the system temp dir. The node passes <data-dir>/store/tmp (same file system as the
+  // store, so the put copies in-kernel).
+  std::filesystem::path spool_dir;
+
+  // Request header block limit (status line + fields); 431 above it.
+  size_t max_header_bytes = 16 * 1024;
+  // Open connections; further ones are closed at once.
+  size_t max_connections = 1024;
+  // A keep-alive connection waiting for its next request is closed after this long.
+  std::chrono::milliseconds idle_timeout{30'000};
+  // Once the first byte of a request has arrived, the whole header must arrive within this
+  // time (slowloris), else 408 and close. Upload bodies must make progress within it too.
+  std::chrono::milliseconds header_timeout{10'000};
+  // A response whose bytes the client does not accept for this long is abandoned.
+  std::chrono::milliseconds send_timeout{30'000};
+  // stop() lets requests in progress finish for up to this long, then cuts them.
+  std::chrono::milliseconds stop_grace{2'000};
+
+  // Open complete blobs (fd, size, sniffed type) kept per event loop, so that hot blobs are
+  // served without touching the store's index. 0 disables the cache.
+  size_t open_blob_cache = 256;
+  // A cached blob is looked up in the store again after this long (this also records the access
+  // for the store's LRU, and bounds how long a removed blob stays servable).
+  std::chrono::milliseconds open_blob_ttl{10'000};
+  // Parsed directory manifests kept (shared by all loops), bounded by count and encoded bytes.
+  size_t manifest_cache_entries = 256;
+  uint64_t manifest_cache_bytes = 16ull << 20;
+
+  // The Server header.
+  std::string server_name = "thunder";
+};
+
+}  // namespace thunder::gateway
