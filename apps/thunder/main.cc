@@ -5,6 +5,7 @@
 #include "cmd_connect.h"
 #include "cmd_content.h"
 #include "cmd_dacks.h"
+#include "cmd_ledger.h"
 #include "node/node.h"
 
 int main(int argc, char** argv) {
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   addContentCommands(app, flags, &exit_code);
   addDacksCommand(app, flags, &exit_code);
   addConnectCommands(app, flags, &exit_code);
+  addLedgerCommands(app, flags, &exit_code);
   addVersionCommand(app, &exit_code);
 
   try {

@@ -12,7 +12,7 @@
 namespace thunder::node {
 namespace {
 
-enum class KeyType { kString, kInteger };
+enum class KeyType { kString, kInteger, kBoolean };
 
 // One configuration key: where it lives, what it means, and how it maps onto NodeOptions.
 struct ConfigKey {
@@ -78,6 +78,23 @@ const std::vector<ConfigKey>& configKeys() {
        KeyType::kInteger, [](const NodeOptions& o) { return std::to_string(o.store.quota_mb); },
        [](NodeOptions& o, const toml::node& v) {
          o.store.quota_mb = static_cast<uint64_t>(*v.value<int64_t>());
+       }},
+      {"ledger", "enabled",
+       "Run the ledger: settle DACKs and pay rewards per epoch (embedded dev chain).",
+       KeyType::kBoolean, [](const NodeOptions& o) { return o.ledger.enabled ? "true" : "false"; },
+       [](NodeOptions& o, const toml::node& v) { o.ledger.enabled = *v.value<bool>(); }},
+      {"ledger", "block_interval_ms", "How often DACKs are submitted and a block is ordered.",
+       KeyType::kInteger,
+       [](const NodeOptions& o) { return std::to_string(o.ledger.block_interval.count()); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.ledger.block_interval = std::chrono::milliseconds(*v.value<int64_t>());
+       }},
+      {"ledger", "epoch_ms",
+       "Epoch length of the embedded dev chain (another value is another chain).",
+       KeyType::kInteger,
+       [](const NodeOptions& o) { return std::to_string(o.ledger.epoch.count()); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.ledger.epoch = std::chrono::milliseconds(*v.value<int64_t>());
        }},
       {"gateway", "listen",
        "The HTTP gateway (/b3/<id>, docs/gateway.md). Loopback by default; \"0.0.0.0:4280\" "
@@ -215,10 +232,15 @@ Result<NodeOptions> parseConfig(std::string_view toml_text, std::string_view sou
         return fail(ErrorCode::kInvalidArgument, "{}: unknown key '{}.{}'", where(source, value),
                     section, name);
       }
-      const bool type_ok = key->type == KeyType::kString ? value.is_string() : value.is_integer();
+      const bool type_ok = key->type == KeyType::kString    ? value.is_string()
+                           : key->type == KeyType::kBoolean ? value.is_boolean()
+                                                            : value.is_integer();
       if (!type_ok) {
         return fail(ErrorCode::kInvalidArgument, "{}: '{}.{}' must be {}", where(source, value),
-                    section, name, key->type == KeyType::kString ? "a string" : "an integer");
+                    section, name,
+                    key->type == KeyType::kString    ? "a string"
+                    : key->type == KeyType::kBoolean ? "true or false"
+                                                     : "an integer");
       }
       if (key->type == KeyType::kInteger && *value.value<int64_t>() < 0) {
         return fail(ErrorCode::kInvalidArgument, "{}: '{}.{}' must not be negative",

@@ -11,6 +11,7 @@
 #include "io/shutdown_signal.h"
 #include "node/admin_api.h"
 #include "node/gateway_component.h"
+#include "node/ledger_component.h"
 #include "node/session_component.h"
 #include "node/store_component.h"
 
@@ -59,10 +60,14 @@ Node::Node(NodeOptions options, std::unique_ptr<DataDir> data_dir, crypto::Signi
   admin_ = admin.get();
   store_ = store.get();
   sessions_ = sessions.get();
+  auto ledger = std::make_unique<LedgerComponent>(*runtime_, options_.data_dir, options_.ledger,
+                                                  key_, *sessions, metrics_, *admin);
   gateway_ = gateway.get();
+  ledger_ = ledger.get();
   components_.push_back(std::move(store));
   components_.push_back(std::move(sessions));
   components_.push_back(std::move(gateway));
+  components_.push_back(std::move(ledger));
   components_.push_back(std::move(admin));
   registerMetrics();
 }
@@ -220,6 +225,7 @@ std::string Node::statusJson() const {
       {"components", components},
       {"store", store_->statusJson()},
       {"sessions", sessions_->statusJson()},
+      {"ledger", ledger_->statusJson()},
   };
   return status.dump();
 }

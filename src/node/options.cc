@@ -95,6 +95,17 @@ Result<void> validateOptions(const NodeOptions& options) {
                   "e.g. the output of `openssl rand -hex 24`");
     }
   }
+  if (options.ledger.block_interval.count() < 10 ||
+      options.ledger.block_interval.count() > 3600000) {
+    return fail(ErrorCode::kInvalidArgument,
+                "ledger.block_interval_ms: {} is out of range (10 to 3600000)",
+                options.ledger.block_interval.count());
+  }
+  if (options.ledger.epoch.count() < 1000 || options.ledger.epoch.count() > 86400000LL * 365) {
+    return fail(ErrorCode::kInvalidArgument,
+                "ledger.epoch_ms: {} is out of range (1000 to one year)",
+                options.ledger.epoch.count());
+  }
   if (options.sessions.lanes_per_client < 1 || options.sessions.lanes_per_client > 1024) {
     return fail(ErrorCode::kInvalidArgument,
                 "sessions.lanes_per_client: {} is out of range (1 to 1024)",

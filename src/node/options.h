@@ -47,6 +47,16 @@ struct SessionOptions {
   std::string quic_listen;
 };
 
+struct LedgerOptions {
+  // Off: no ledger, DACKs stay in the queue.
+  bool enabled = true;
+  // Every this often the node submits its pending DACKs and orders a block.
+  std::chrono::milliseconds block_interval{1'000};
+  // Epoch length of the embedded development chain (a different value is a different chain:
+  // an existing <data-dir>/ledger made with another one is refused).
+  std::chrono::milliseconds epoch{60'000};
+};
+
 struct NodeOptions {
   std::filesystem::path data_dir = "~/.thunder";  // "~" is the user's home directory
   std::chrono::milliseconds shutdown_grace{5'000};
@@ -56,6 +66,7 @@ struct NodeOptions {
   StoreOptions store;
   SessionOptions sessions;
   gateway::GatewayOptions gateway;  // the HTTP gateway (docs/gateway.md)
+  LedgerOptions ledger;
 };
 
 // Checks every field; kInvalidArgument naming the config key ("admin.listen: ...").

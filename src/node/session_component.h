@@ -62,6 +62,8 @@ class SessionComponent : public Component {
   std::string quicUrl() const;
   // {"active", "lanes", "dacks_pending"} for /status (zeros when not started).
   nlohmann::json statusJson() const;
+  // The durable queue of verified DACKs; null unless started. Borrowed: valid until stop().
+  handshake::DackQueue* dackQueue() { return dacks_.get(); }
 
  private:
   // Runs LaneTable::expire() at most once per minute, from the accept path.

@@ -79,8 +79,8 @@ TEST_F(GatewayCli, PutThenCurl) {
   EXPECT_NE(head->find("ETag: \"" + id + "\""), std::string::npos) << *head;
   EXPECT_NE(head->find("Content-Length: 300000"), std::string::npos) << *head;
   EXPECT_NE(head->find("immutable"), std::string::npos) << *head;
-  auto revalidated = shell("curl -sS -o /dev/null -w '%{http_code}' -H 'If-None-Match: \"" + id +
-                           "\"' " + url);
+  auto revalidated =
+      shell("curl -sS -o /dev/null -w '%{http_code}' -H 'If-None-Match: \"" + id + "\"' " + url);
   ASSERT_TRUE(revalidated.has_value());
   EXPECT_EQ(*revalidated, "304");
   auto missing =
@@ -92,8 +92,9 @@ TEST_F(GatewayCli, PutThenCurl) {
 TEST_F(GatewayCli, EchoOverWssWithAPrivateCa) {
   const std::string d = dir_.path().string();
   std::ofstream(d + "/ext.cnf") << "subjectAltName=DNS:localhost\n";
-  ASSERT_TRUE(shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " +
-                    d + "/ca.key -out " + d + "/ca.pem -days 2 -subj '/CN=Test CA' 2>&1"));
+  ASSERT_TRUE(
+      shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + d +
+            "/ca.key -out " + d + "/ca.pem -days 2 -subj '/CN=Test CA' 2>&1"));
   ASSERT_TRUE(shell("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + d +
                     "/node.key -out " + d + "/node.csr -subj /CN=localhost 2>&1"));
   ASSERT_TRUE(shell("openssl x509 -req -in " + d + "/node.csr -CA " + d + "/ca.pem -CAkey " + d +
@@ -107,9 +108,9 @@ TEST_F(GatewayCli, EchoOverWssWithAPrivateCa) {
   ASSERT_TRUE(ws.starts_with("wss://127.0.0.1:")) << ws;
   const std::string port = ws.substr(16, ws.find('/', 16) - 16);
   const std::string url = "wss://localhost:" + port + "/thunder/v1";
-  std::vector<std::string> connect{"--data-dir", (dir_.path() / "client").string(), "connect",
-                                   url,          "--node-key",
-                                   ready_["node_key"],
+  std::vector<std::string> connect{"--data-dir", (dir_.path() / "client").string(),
+                                   "connect",    url,
+                                   "--node-key", ready_["node_key"],
                                    "--service",  "1"};
   // Without the private CA the client refuses the certificate (exit 4, named).
   auto untrusted = runThunder(connect, 30s, std::string("hi\n"));
