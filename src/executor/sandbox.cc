@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -36,6 +37,8 @@ using internal::MountOp;
 constexpr uid_t kHostIdBase = 100000;
 constexpr size_t kMaxInheritedFds = 64;
 constexpr int kDepthLimit = 16;  // symlink chains in allowlisted paths
+// From the release of the child until its execve (a loaded machine may need seconds).
+constexpr std::chrono::milliseconds kSetupTimeout{30'000};
 
 // Flags of the source mount that a bind in a user namespace must keep (the kernel locks them).
 unsigned long lockedFlags(const fs::path& path) {
@@ -85,17 +88,26 @@ class RootPlanner {
     fs::path real = fs::canonical(path, ec);
     if (ec) return failErrorCode(ec, "sandbox path " + path.string());
     if (coveredByBind(real) || !done_.insert(real.string()).second) return {};
+    // A detached copy of the mount (open_tree), made here by the node and attached by the child
+    // with move_mount: the child's unprivileged ids then need no search permission on the
+    // path's parent folders (a data dir is 0700); only the service needs access to the file.
+    UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, real.c_str(),
+                                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)));
+    if (!tree.valid()) return failErrno(errno, "open_tree of sandbox path " + real.string());
     mkdirs(real.parent_path());
     bool directory = S_ISDIR(info.st_mode);
     ops_.push_back(
         {directory ? MountOp::Kind::kMkdir : MountOp::Kind::kTouch, staging_ + real.string(), {}});
-    ops_.push_back(
-        {MountOp::Kind::kBind, staging_ + real.string(), real.string(), lockedFlags(real)});
+    ops_.push_back({MountOp::Kind::kBind, staging_ + real.string(), real.string(),
+                    lockedFlags(real), tree.get()});
+    sources_.push_back(std::move(tree));
     if (directory) bound_dirs_.push_back(real);
     return {};
   }
 
   std::vector<MountOp> take() { return std::move(ops_); }
+  // The detached mounts the binds attach; keep them open until the child has exec'd.
+  std::vector<UniqueFd> takeSources() { return std::move(sources_); }
 
  private:
   bool coveredByBind(const fs::path& path) const {
@@ -121,6 +133,7 @@ class RootPlanner {
   std::set<std::string> done_;
   std::vector<fs::path> bound_dirs_;
   std::vector<MountOp> ops_;
+  std::vector<UniqueFd> sources_;
 };
 
 Result<void> writeProcFile(pid_t pid, const char* name, const std::string& text) {
@@ -151,6 +164,14 @@ Result<void> validate(const SandboxSpec& spec) {
   }
   if (::access(spec.executable.c_str(), X_OK) != 0) {
     return failErrno(errno, "service executable " + spec.executable.string());
+  }
+  struct stat info {};
+  if (::geteuid() == 0 && ::stat(spec.executable.c_str(), &info) == 0 &&
+      (info.st_mode & S_IXOTH) == 0) {  // the service runs as an unprivileged mapped user
+    return fail(ErrorCode::kPermissionDenied,
+                "service executable {} is not executable by the sandboxed user (mode {:o}; "
+                "chmod o+rx it)",
+                spec.executable.string(), info.st_mode & 07777);
   }
   if (spec.fds.size() > kMaxInheritedFds) {
     return fail(ErrorCode::kInvalidArgument, "at most {} inherited fds", kMaxInheritedFds);
@@ -209,13 +230,23 @@ std::vector<std::pair<int, rlimit>> rlimitsFor(const SandboxLimits& limits) {
 
 Result<ExitStatus> reap(int pidfd) {
   siginfo_t info{};
-  int rc;
-  do {
-    rc = ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED);
+  rusage usage{};
+  long rc;
+  do {  // the raw system call: its fifth argument returns the child's resource usage
+    rc = ::syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, &usage);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) return failErrno(errno, "waitid on the service pidfd");
-  if (info.si_code == CLD_EXITED) return ExitStatus{ExitStatus::Kind::kExited, info.si_status};
-  return ExitStatus{ExitStatus::Kind::kSignaled, info.si_status};
+  ExitStatus status;
+  status.kind =
+      info.si_code == CLD_EXITED ? ExitStatus::Kind::kExited : ExitStatus::Kind::kSignaled;
+  status.value = info.si_status;
+  auto micros = [](const timeval& t) {
+    return std::chrono::microseconds(int64_t{t.tv_sec} * 1'000'000 + t.tv_usec);
+  };
+  status.usage.cpu_user = micros(usage.ru_utime);
+  status.usage.cpu_system = micros(usage.ru_stime);
+  status.usage.max_rss_bytes = static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+  return status;
 }
 
 void killAndReap(int pidfd) {
@@ -261,6 +292,7 @@ Result<SandboxedProcess> spawnSandboxed(const SandboxSpec& spec) {
   ChildPlan plan;
   plan.staging = staging;
   plan.ops = planner.take();
+  const std::vector<UniqueFd> bind_sources = planner.takeSources();
   std::error_code ec;
   plan.executable = fs::canonical(spec.executable, ec).string();
   if (ec) return failErrorCode(ec, "service executable " + spec.executable.string());
@@ -331,6 +363,18 @@ Result<SandboxedProcess> spawnSandboxed(const SandboxSpec& spec) {
     int saved = errno;
     killAndReap(child_pidfd.get());
     return failErrno(saved, "releasing the sandbox child");
+  }
+  // The report pipe closes at execve (or carries the failed step). A child that neither execs
+  // nor fails in time is killed, so a broken setup never holds the calling thread forever.
+  pollfd report_wait{report_read.get(), POLLIN, 0};
+  int ready;
+  do {
+    ready = ::poll(&report_wait, 1, static_cast<int>(kSetupTimeout.count()));
+  } while (ready < 0 && errno == EINTR);
+  if (ready == 0) {
+    killAndReap(child_pidfd.get());
+    return fail(ErrorCode::kTimeout, "sandbox setup did not finish within {} ms",
+                kSetupTimeout.count());
   }
   ChildFailure failure{};
   ssize_t n;

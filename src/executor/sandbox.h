@@ -52,10 +52,18 @@ struct SandboxSpec {
   std::string hostname = "thunder-service";
 };
 
+// What the kernel accounted to a reaped child (and the descendants it reaped itself).
+struct ResourceUsage {
+  std::chrono::microseconds cpu_user{0};
+  std::chrono::microseconds cpu_system{0};
+  uint64_t max_rss_bytes = 0;  // peak resident set size
+};
+
 struct ExitStatus {
   enum class Kind { kExited, kSignaled };
   Kind kind = Kind::kExited;
-  int value = 0;  // the exit code, or the signal number
+  int value = 0;        // the exit code, or the signal number
+  ResourceUsage usage;  // from the reaping waitid()
 
   bool exitedWith(int code) const { return kind == Kind::kExited && value == code; }
   bool killedBy(int signal) const { return kind == Kind::kSignaled && value == signal; }

@@ -1,7 +1,6 @@
 #include "executor/sandbox_child.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/close_range.h>
 #include <linux/seccomp.h>
 #include <sys/mount.h>
@@ -42,8 +41,14 @@ void runMountOp(ChildPlan& plan, const MountOp& op) {
       check(plan, ChildStep::kSymlink, ::symlink(op.source.c_str(), target) == 0);
       return;
     case MountOp::Kind::kBind:
-      check(plan, ChildStep::kBind,
-            ::mount(op.source.c_str(), target, nullptr, MS_BIND | MS_REC, nullptr) == 0);
+      if (op.tree_fd >= 0) {
+        check(plan, ChildStep::kBind,
+              ::syscall(SYS_move_mount, op.tree_fd, "", AT_FDCWD, target,
+                        MOVE_MOUNT_F_EMPTY_PATH) == 0);
+      } else {
+        check(plan, ChildStep::kBind,
+              ::mount(op.source.c_str(), target, nullptr, MS_BIND | MS_REC, nullptr) == 0);
+      }
       check(plan, ChildStep::kRemountBind,
             ::mount(nullptr, target, nullptr,
                     MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | op.locked_flags,
@@ -89,15 +94,21 @@ void arrangeFds(ChildPlan& plan, int dev_null) {
 
 }  // namespace
 
+// The child of a multithreaded parent, made by a raw clone(): glibc still believes other threads
+// exist, so its set*id wrappers would broadcast to them (__nptl_setxid) and may wait on a lock
+// another parent thread held at clone time. Every id change here is therefore a raw system call,
+// which changes this (only) thread's credentials.
 void runSandboxChild(ChildPlan& plan) {
   ::close(plan.go_write_fd);
   char go = 0;
   check(plan, ChildStep::kWaitForParent, ::read(plan.go_fd, &go, 1) == 1);
   ::close(plan.go_fd);
   if (plan.ids == IdMode::kMappedRange) {
-    check(plan, ChildStep::kIds, ::setgroups(0, nullptr) == 0);  // drop the host's groups
+    // drop the host's groups
+    check(plan, ChildStep::kIds, ::syscall(SYS_setgroups, 0, nullptr) == 0);
   }
-  check(plan, ChildStep::kIds, ::setresgid(0, 0, 0) == 0 && ::setresuid(0, 0, 0) == 0);
+  check(plan, ChildStep::kIds,
+        ::syscall(SYS_setresgid, 0, 0, 0) == 0 && ::syscall(SYS_setresuid, 0, 0, 0) == 0);
 
   check(plan, ChildStep::kMountPrivate,
         ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0);
@@ -122,8 +133,10 @@ void runSandboxChild(ChildPlan& plan) {
           ::setrlimit(static_cast<__rlimit_resource>(resource), &limit) == 0);
   }
   if (plan.ids == IdMode::kMappedRange) {  // leaving uid 0 drops every capability
-    check(plan, ChildStep::kDropIds, ::setresgid(kServiceId, kServiceId, kServiceId) == 0);
-    check(plan, ChildStep::kDropIds, ::setresuid(kServiceId, kServiceId, kServiceId) == 0);
+    check(plan, ChildStep::kDropIds,
+          ::syscall(SYS_setresgid, kServiceId, kServiceId, kServiceId) == 0);
+    check(plan, ChildStep::kDropIds,
+          ::syscall(SYS_setresuid, kServiceId, kServiceId, kServiceId) == 0);
   }
   check(plan, ChildStep::kDropIds, ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0);
   check(plan, ChildStep::kNoNewPrivs, ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);

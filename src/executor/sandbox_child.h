@@ -49,6 +49,7 @@ struct MountOp {
   std::string target;              // absolute path below the staging root
   std::string source;              // bind source, or the symlink's contents
   unsigned long locked_flags = 0;  // MS_NOEXEC etc. of the source mount (must be kept)
+  int tree_fd = -1;                // kBind: a detached mount (open_tree) to attach at target
 };
 
 enum class IdMode {

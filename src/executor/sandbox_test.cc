@@ -246,6 +246,41 @@ TEST(SandboxTest, ReportNamesWhatIsInForce) {
               run.report.cgroup.c_str());
 }
 
+TEST(SandboxTest, ExecutableBelowAPrivateFolderRuns) {
+  // The node's data dir is 0700: the sandbox binds the executable from a descriptor, so the
+  // unprivileged sandbox ids never need to search its parent folders.
+  char dir_template[] = "/tmp/thunder-sandbox-private-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::filesystem::path dir = dir_template;
+  ASSERT_EQ(::chmod(dir.c_str(), 0700), 0);
+  const std::filesystem::path copy = dir / "inner" / "hostile";
+  std::filesystem::create_directories(copy.parent_path());
+  std::filesystem::copy_file(hostileBinary(), copy);
+  ASSERT_EQ(::chmod(copy.c_str(), 0755), 0);
+  SandboxSpec spec;
+  spec.executable = copy;
+  spec.args = {"print-ids"};
+  SandboxRun run = runCaptured(spec);
+  EXPECT_TRUE(run.status.exitedWith(0)) << run.status.describe() << " " << run.output;
+  EXPECT_GT(run.status.usage.max_rss_bytes, 0u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SandboxTest, ExecutableWithoutOtherExecuteBitIsRejected) {
+  char dir_template[] = "/tmp/thunder-sandbox-mode-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::filesystem::path dir = dir_template;
+  const std::filesystem::path copy = dir / "hostile";
+  std::filesystem::copy_file(hostileBinary(), copy);
+  ASSERT_EQ(::chmod(copy.c_str(), 0700), 0);
+  SandboxSpec spec;
+  spec.executable = copy;
+  auto process = spawnSandboxed(spec);
+  ASSERT_FALSE(process.has_value());
+  EXPECT_EQ(process.error().code, ErrorCode::kPermissionDenied) << process.error().message;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(SandboxTest, RelativeExecutableIsRejected) {
   SandboxSpec spec;
   spec.executable = "thunder_test_hostile";

@@ -216,6 +216,10 @@ Result<NodeOptions> parseConfig(std::string_view toml_text, std::string_view sou
   NodeOptions options;
   for (const auto& [section_key, section_node] : root) {
     const std::string_view section = section_key.str();
+    if (section == "services") {
+      THUNDER_ASSIGN_OR_RETURN(options.services, parseServicesConfig(section_node, source));
+      continue;
+    }
     const toml::table* table = section_node.as_table();
     if (!hasSection(section)) {
       return fail(ErrorCode::kInvalidArgument, "{}: unknown section '{}'",
@@ -282,6 +286,7 @@ std::string renderConfig(const NodeOptions& options) {
     }
     out += fmt::format("# {}\n{} = {}\n", key.comment, key.name, key.render(options));
   }
+  out += renderServicesConfig(options.services);
   return out;
 }
 

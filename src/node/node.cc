@@ -12,6 +12,7 @@
 #include "node/admin_api.h"
 #include "node/gateway_component.h"
 #include "node/ledger_component.h"
+#include "node/service_component.h"
 #include "node/session_component.h"
 #include "node/store_component.h"
 
@@ -47,14 +48,18 @@ Node::Node(NodeOptions options, std::unique_ptr<DataDir> data_dir, crypto::Signi
       key_created_(key_created),
       created_at_(std::chrono::steady_clock::now()),
       runtime_(std::make_unique<io::Runtime>(options_.runtime)) {
-  // Start order: the store, then the sessions and the gateway that read it, then the admin API
-  // that serves the store's routes and everyone's status.
+  // Start order: the store, the sandboxed services, then the sessions and the gateway that read
+  // the store and reach the services, the ledger that settles the sessions' DACKs, and last the
+  // admin API that serves everyone's routes and status.
   auto admin = std::make_unique<AdminApi>(*runtime_, options_.admin, metrics_,
                                           [this] { return statusJson(); });
   auto store = std::make_unique<StoreComponent>(*runtime_, options_.data_dir, options_.store,
                                                 metrics_, *admin);
-  auto sessions = std::make_unique<SessionComponent>(*runtime_, options_.data_dir,
-                                                     options_.sessions, key_, *store, metrics_);
+  auto services =
+      std::make_unique<ServiceComponent>(*runtime_, options_.data_dir, options_.services, key_,
+                                         *store, metrics_, std::string(thunderVersion()));
+  auto sessions = std::make_unique<SessionComponent>(
+      *runtime_, options_.data_dir, options_.sessions, key_, *store, *services, metrics_);
   auto gateway = std::make_unique<GatewayComponent>(*runtime_, options_.data_dir, options_.gateway,
                                                     *store, metrics_);
   admin_ = admin.get();
@@ -64,7 +69,9 @@ Node::Node(NodeOptions options, std::unique_ptr<DataDir> data_dir, crypto::Signi
                                                   key_, *sessions, metrics_, *admin);
   gateway_ = gateway.get();
   ledger_ = ledger.get();
+  services_ = services.get();
   components_.push_back(std::move(store));
+  components_.push_back(std::move(services));
   components_.push_back(std::move(sessions));
   components_.push_back(std::move(gateway));
   components_.push_back(std::move(ledger));
@@ -226,6 +233,7 @@ std::string Node::statusJson() const {
       {"store", store_->statusJson()},
       {"sessions", sessions_->statusJson()},
       {"ledger", ledger_->statusJson()},
+      {"services", services_->statusJson()},
   };
   return status.dump();
 }

@@ -86,6 +86,7 @@ class Node {
   class SessionComponent* sessions_ = nullptr;          // borrowed from components_
   class GatewayComponent* gateway_ = nullptr;           // borrowed from components_
   class LedgerComponent* ledger_ = nullptr;             // borrowed from components_
+  class ServiceComponent* services_ = nullptr;          // borrowed from components_
 
   std::atomic<size_t> started_count_{0};  // components_[0, started_count_) are running
   std::atomic<State> state_{State::kCreated};

@@ -129,6 +129,7 @@ Result<void> validateOptions(const NodeOptions& options) {
                 "sessions.max_handshakes_per_ip: {} is out of range (1 to 100000)",
                 options.sessions.max_handshakes_per_ip);
   }
+  THUNDER_TRY(validateServicesConfig(options.services));
   return {};
 }
 

@@ -11,6 +11,7 @@
 #include "base/result.h"
 #include "gateway/gateway_options.h"
 #include "io/runtime.h"
+#include "node/service_config.h"
 
 namespace thunder::node {
 
@@ -67,6 +68,7 @@ struct NodeOptions {
   SessionOptions sessions;
   gateway::GatewayOptions gateway;  // the HTTP gateway (docs/gateway.md)
   LedgerOptions ledger;
+  std::vector<ServiceConfig> services;  // [[services]] (docs/services.md)
 };
 
 // Checks every field; kInvalidArgument naming the config key ("admin.listen: ...").

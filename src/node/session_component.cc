@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "handshake/builtin_services.h"
+#include "node/service_component.h"
 #include "node/store_component.h"
 
 namespace thunder::node {
@@ -13,12 +14,14 @@ constexpr std::chrono::milliseconds kQuicIdleMargin{10'000};
 
 SessionComponent::SessionComponent(io::Runtime& runtime, std::filesystem::path data_dir,
                                    SessionOptions options, const crypto::SigningKey& node_key,
-                                   StoreComponent& store, MetricsRegistry& metrics)
+                                   StoreComponent& store, ServiceComponent& executed,
+                                   MetricsRegistry& metrics)
     : runtime_(runtime),
       data_dir_(std::move(data_dir)),
       options_(std::move(options)),
       node_key_(node_key),
       store_(store),
+      executed_(executed),
       metrics_(metrics) {
   metrics_.gauge(
       "thunder_sessions_active", "Client connections whose session driver is running.", {},
@@ -45,6 +48,7 @@ Result<void> SessionComponent::start() {
   THUNDER_ASSIGN_OR_RETURN(auto dacks, handshake::DackQueue::open(dack_options));
   auto services = std::make_unique<handshake::SessionServices>();
   THUNDER_TRY(handshake::addBuiltinServices(*services, *store, runtime_.blockingPool()));
+  THUNDER_TRY(executed_.addSessionServices(*services));
 
   handshake::SessionHubOptions hub_options;
   hub_options.lanes.max_lanes_per_client = options_.lanes_per_client;

@@ -39,13 +39,14 @@
 namespace thunder::node {
 
 class StoreComponent;
+class ServiceComponent;
 
 class SessionComponent : public Component {
  public:
   // Borrows everything; all must outlive the component.
   SessionComponent(io::Runtime& runtime, std::filesystem::path data_dir, SessionOptions options,
                    const crypto::SigningKey& node_key, StoreComponent& store,
-                   MetricsRegistry& metrics);
+                   ServiceComponent& executed, MetricsRegistry& metrics);
   ~SessionComponent() override;
 
   std::string_view name() const override { return "sessions"; }
@@ -77,6 +78,7 @@ class SessionComponent : public Component {
   SessionOptions options_;
   const crypto::SigningKey& node_key_;
   StoreComponent& store_;
+  ServiceComponent& executed_;  // the sandboxed services of [[services]]
   MetricsRegistry& metrics_;
   handshake::SystemClock clock_;
 

@@ -1,0 +1,17 @@
+# Fails when a service (services/<name>/) includes a Thunder module header directly instead of
+# going through the SDK's public headers. Inputs: SERVICES_DIR, MODULES (the src/ module names).
+file(GLOB_RECURSE _files ${SERVICES_DIR}/*/*.h ${SERVICES_DIR}/*/*.cc)
+string(REPLACE ";" "|" _alternatives "${MODULES}")
+set(_violations "")
+foreach(_f IN LISTS _files)
+  file(STRINGS ${_f} _bad REGEX "^#include [\"<](${_alternatives})/")
+  foreach(_line IN LISTS _bad)
+    list(APPEND _violations "${_f}: ${_line}")
+  endforeach()
+endforeach()
+if(_violations)
+  string(REPLACE ";" "\n" _text "${_violations}")
+  message(FATAL_ERROR "services must include only <thunder/sdk/...>:\n${_text}")
+endif()
+list(LENGTH _files _count)
+message(STATUS "${_count} service files include only the SDK")

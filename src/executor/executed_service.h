@@ -1,0 +1,83 @@
+// ExecutedService: a service run by the executor, behind the session layer's SessionService
+// seam (handshake/session_service.h). A client session for service id N reaches the process of
+// service N through its own data channel (docs/protocol/ipc.md §3.10, §4):
+//
+//   open()  attaches the connection to the ServiceHost, which hands the service its end of a
+//           new socketpair in a DataChannel notice on the control channel;
+//   run()   exchanges the data-channel Hello (within hello_timeout), sends the ConnectionHeader
+//           (client key, service id, lane, transport, optional HTTP request head), then pumps
+//           both ways: client payloads → Payload frames (awaiting each write, with a stall
+//           timeout), service Payload frames → SessionIo::send (awaiting each), StreamBlob →
+//           the verified range stream read from the node's store by the node itself (content by
+//           reference), End ↔ session termination in both directions.
+//
+// A service that dies, closes the channel without End, breaks the protocol or stalls ends the
+// session with service_error; it never makes the session hang. Because every connection has its
+// own socket, a service can only ever answer the connection whose channel it writes to.
+//
+// Threads: open() is thread-safe (any loop); an ExecutedConnection runs on its session's loop.
+// The ServiceHost is borrowed and must outlive the service and its connections.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "executor/service_host.h"
+#include "handshake/session_service.h"
+#include "ipc/async_channel.h"
+#include "ipc/message.h"
+
+namespace thunder::executor {
+
+class ExecutedConnection;
+
+class ExecutedService final : public handshake::SessionService {
+ public:
+  explicit ExecutedService(ServiceHost& host) : host_(host) {}
+
+  ServiceId id() const override { return host_.id(); }
+  std::string_view name() const override { return host_.name(); }
+  // kUnavailable when the service is not running, kResourceExhausted past its connection limit
+  // (the session then ends with service_error and the message).
+  Result<std::unique_ptr<handshake::ServiceConnection>> open(
+      const handshake::ConnectionInfo& info) override;
+
+  // open() for a client that came over HTTP: the ConnectionHeader carries `http` (the gateway).
+  // kInvalidArgument if the head exceeds the IPC limits.
+  Result<std::unique_ptr<ExecutedConnection>> openConnection(
+      const handshake::ConnectionInfo& info, std::optional<ipc::HttpRequestHead> http);
+
+ private:
+  ServiceHost& host_;
+};
+
+class ExecutedConnection final : public handshake::ServiceConnection {
+ public:
+  ExecutedConnection(ServiceHost& host, AttachedConnection attached, ipc::ConnectionHeader header);
+  ~ExecutedConnection() override;
+
+  boost::asio::awaitable<void> run(handshake::SessionIo& io) override;
+
+  uint64_t connectionId() const { return record_->id(); }
+  // Bytes in/out, wall time and the service's usage proposals so far (for DACK requests).
+  ConnectionUsage usage() const { return record_->snapshot(); }
+
+ private:
+  struct State;
+
+  boost::asio::awaitable<void> clientToService();
+  boost::asio::awaitable<void> serviceToClient();
+  boost::asio::awaitable<bool> streamBlob(const ipc::StreamBlob& request);
+  boost::asio::awaitable<Result<void>> sendWithDeadline(ipc::Message message);
+
+  ServiceHost& host_;
+  std::optional<ipc::UnixChannel> pending_channel_;  // until run() wraps it
+  std::shared_ptr<ConnectionRecord> record_;
+  ipc::ConnectionHeader header_;
+  std::optional<ipc::AsyncChannel> channel_;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace thunder::executor

@@ -1,0 +1,81 @@
+// ServiceComponent: the services the node runs (the [[services]] of its config) as a node
+// component. It owns one executor::ServiceHost per configured service — sandboxed process,
+// control channel, restart with back-off, metering — and gives the session layer an
+// executor::ExecutedService for each, so that a client session for service id N reaches
+// service N.
+//
+// Start after "store" (blob programs and blob requests use its BlobStore) and before
+// "sessions", whose start() calls addSessionServices(). Stop after "sessions" (the reverse):
+// every service gets End shutdown on its open connections, its control channel closed, SIGTERM,
+// then SIGKILL after the grace; all in parallel. Per-service work dirs are
+// <data-dir>/services/<id>-<name>/ (materialised blob programs, put-blob scratch files).
+// Metrics: the thunder_service_* series of executor/service_metrics.h and service_host.h.
+// start()/stop() on the node's control thread; the rest is thread-safe.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "base/metrics.h"
+#include "crypto/signing.h"
+#include "executor/service_host.h"
+#include "handshake/session_service.h"
+#include "io/runtime.h"
+#include "node/component.h"
+#include "node/service_config.h"
+
+namespace thunder::node {
+
+class StoreComponent;
+
+// The executor's view of one [[services]] table.
+executor::ServiceSpec toServiceSpec(const ServiceConfig& config);
+
+class ServiceComponent : public Component {
+ public:
+  // Borrows everything; all must outlive the component. `node_version` is what NodeInfo
+  // answers (thunderVersion()).
+  ServiceComponent(io::Runtime& runtime, std::filesystem::path data_dir,
+                   std::vector<ServiceConfig> services, const crypto::SigningKey& node_key,
+                   StoreComponent& store, MetricsRegistry& metrics, std::string node_version,
+                   executor::SupervisorOptions supervisor = {});
+  ~ServiceComponent() override;
+
+  std::string_view name() const override { return "services"; }
+  // Creates a host per service and starts supervising it (a service that fails to start is
+  // retried with back-off: it does not fail the node). kInvalidArgument for a bad service
+  // spec; kUnavailable if blob programs are configured and the store is not open.
+  Result<void> start() override;
+  void stop() override;
+
+  // Adds an ExecutedService per running host to `services` (the session layer's registry,
+  // filled before it serves). kAlreadyExists if an id is taken (e.g. by a built-in service).
+  Result<void> addSessionServices(handshake::SessionServices& services);
+
+  // [{"id", "name", "state", ...}] for /status (docs/services.md); empty when not started.
+  nlohmann::json statusJson() const;
+
+  // The host of service `id`, or null (not configured / not started). Valid until stop().
+  executor::ServiceHost* host(ServiceId id) const;
+
+ private:
+  io::Runtime& runtime_;
+  std::filesystem::path data_dir_;
+  std::vector<ServiceConfig> services_;
+  const crypto::SigningKey& node_key_;
+  StoreComponent& store_;
+  MetricsRegistry& metrics_;
+  std::string node_version_;
+  executor::SupervisorOptions supervisor_;
+
+  mutable std::mutex mutex_;
+  std::vector<std::unique_ptr<executor::ServiceHost>> hosts_;  // GUARDED_BY(mutex_)
+};
+
+// One service's status as /status JSON.
+nlohmann::json serviceStatusJson(const executor::ServiceStatus& status);
+
+}  // namespace thunder::node

@@ -1,0 +1,62 @@
+// The [[services]] tables of the node's TOML configuration: the services the executor runs.
+//
+//   [[services]]
+//   id = 7                      # numeric service id clients ask for (2..4294967295)
+//   name = "hello"              # [a-z0-9_-], 1..64 bytes: logs, /status, metric labels
+//   executable = "/opt/hello"   # an absolute path ... (exactly one of executable / blob)
+//   blob = "<64 hex>"           # ... or the BLAKE3 id of the program in the blob store
+//   memory_mb = 1024            # address space limit (RLIMIT_AS; memory.max with cgroup v2)
+//   cpu_seconds = 3600          # CPU time limit per process run; absent or 0: none
+//   max_files = 256             # RLIMIT_NOFILE
+//   max_processes = 64          # RLIMIT_NPROC (and pids.max)
+//
+// Ids 0 and 1 belong to the built-in content and echo services. Errors name the file, line,
+// table index and key. Plain functions and values; any thread.
+#pragma once
+
+#include <toml++/toml.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "base/strong_types.h"
+
+namespace thunder::node {
+
+struct ServiceConfig {
+  uint32_t id = 0;
+  std::string name;
+  std::filesystem::path executable;  // exactly one of executable / blob
+  std::optional<BlobId> blob;
+  uint64_t memory_mb = 1024;
+  std::optional<uint64_t> cpu_seconds;  // none: no CPU time limit
+  uint64_t max_files = 256;
+  uint64_t max_processes = 64;
+
+  friend bool operator==(const ServiceConfig&, const ServiceConfig&) = default;
+};
+
+// Parses the value of the top-level key `services` (an array of tables) and validates the
+// result. `source` names the file in errors. kInvalidArgument.
+Result<std::vector<ServiceConfig>> parseServicesConfig(const toml::node& services,
+                                                       std::string_view source);
+
+// Parses a TOML document and returns its [[services]] (other keys are ignored). For tests and
+// tools. kInvalidArgument.
+Result<std::vector<ServiceConfig>> parseServicesToml(std::string_view toml_text,
+                                                     std::string_view source);
+
+// Checks ids (not 0 or 1, unique), names (charset, unique), program (exactly one of an absolute
+// executable path and a blob id) and limits. kInvalidArgument naming services[i].key.
+Result<void> validateServicesConfig(const std::vector<ServiceConfig>& services);
+
+// [[services]] tables for renderConfig(): parse back to the same list. Empty for no services
+// (then a commented example).
+std::string renderServicesConfig(const std::vector<ServiceConfig>& services);
+
+}  // namespace thunder::node
