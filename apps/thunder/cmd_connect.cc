@@ -40,7 +40,8 @@ struct ConnectFlags {
   std::string output;               // fetch -o
   bool store = false;               // fetch --store
   bool pin = false;
-  int retries = 3;  // fetch: resumptions after dropped connections
+  int retries = 3;                   // fetch: resumptions after dropped connections
+  uint64_t max_compute_ms = 60'000;  // connect: compute ms signed for at most (node proposals)
 };
 
 // The client key: --key FILE, or <data-dir>/keys/client.key (created on first use).
@@ -162,6 +163,7 @@ int runConnect(const GlobalFlags& flags, const ConnectFlags& opts) {
   auto key = clientKey(flags, opts);
   if (!key) return reportError(key.error());
   handshake::SystemClock clock;
+  options->session.max_compute_ms = opts.max_compute_ms;
   StdioBridge bridge(std::chrono::milliseconds(std::max<int64_t>(0, opts.linger_ms)));
   auto outcome = handshake::connectAndRunBlocking(std::move(*options), *key, clock, bridge);
   if (!outcome) return reportConnectError(outcome.error());
@@ -393,6 +395,9 @@ void addConnectCommands(CLI::App& app, const GlobalFlags& flags, int* exit_code)
   connect->add_option(
       "--linger", opts->linger_ms,
       "After end of stdin, end once the node was quiet this long (ms, default 500)");
+  connect->add_option("--max-compute-ms", opts->max_compute_ms,
+                      "Sign compute DACKs for node usage proposals up to this many ms in the "
+                      "session (default 60000; 0 never)");
   connect->footer(
       "Exit status: 0 normal end, 3 unreachable or refused, 4 node key mismatch, 1 otherwise.\n"
       "Examples:\n"

@@ -112,6 +112,7 @@ ExecutedConnection::ExecutedConnection(ServiceHost& host, AttachedConnection att
 
 ExecutedConnection::~ExecutedConnection() {
   record_->setShutdownHook({});
+  record_->setComputeProposalHook({});
   host_.detach(record_->id());
 }
 
@@ -132,6 +133,22 @@ asio::awaitable<void> ExecutedConnection::run(SessionIo& io) {
       state->io->end(TerminationReason::kShutdown, "the service is stopping");
     });
   });
+  // Accepted ProposeUsage (compute ms) for this connection: the session proposes the total to
+  // the client, who may sign a compute DACK for it (docs/protocol/handshake.md §4.1).
+  record_->setComputeProposalHook([weak = std::weak_ptr<State>(state_)](uint64_t total_ms) {
+    auto state = weak.lock();
+    if (!state) return;
+    asio::post(state->executor, [weak, total_ms] {
+      auto state = weak.lock();
+      if (!state || state->io == nullptr) return;
+      state->io->proposeUsage(handshake::Commodity::kComputeMs, total_ms,
+                              handshake::Commitment::requestHash(handshake::Hash32{}));
+    });
+  });
+  if (const uint64_t early = record_->snapshot().proposed_compute_ms; early > 0) {
+    io.proposeUsage(handshake::Commodity::kComputeMs, early,
+                    handshake::Commitment::requestHash(handshake::Hash32{}));
+  }
 
   TaskGroup tasks(executor);
   tasks.spawn(serviceToClient());
@@ -139,6 +156,7 @@ asio::awaitable<void> ExecutedConnection::run(SessionIo& io) {
   co_await tasks.join();
 
   record_->setShutdownHook({});
+  record_->setComputeProposalHook({});
   state_->io = nullptr;
   state_->fd = -1;
   record_->close();

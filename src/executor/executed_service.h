@@ -9,7 +9,9 @@
 //           both ways: client payloads → Payload frames (awaiting each write, with a stall
 //           timeout), service Payload frames → SessionIo::send (awaiting each), StreamBlob →
 //           the verified range stream read from the node's store by the node itself (content by
-//           reference), End ↔ session termination in both directions.
+//           reference), End ↔ session termination in both directions. The service's accepted
+//           ProposeUsage (compute ms) for the connection goes to SessionIo::proposeUsage with
+//           the connection's cumulative total: the client may sign a compute DACK for it.
 //
 // A service that dies, closes the channel without End, breaks the protocol or stalls ends the
 // session with service_error; it never makes the session hang. Because every connection has its

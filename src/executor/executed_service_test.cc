@@ -222,6 +222,56 @@ TEST_F(ExecutedServiceTest, PerConnectionUsageAndProposals) {
   EXPECT_EQ(after->proposed_compute_ms, 25u);
 }
 
+TEST_F(ExecutedServiceTest, ProposedComputeBecomesAClientSignedDack) {
+  ServiceHost& host = addService(spec(5, "echo", echoServicePath()));
+  ASSERT_TRUE(eventually(host, isRunning));
+  startNode();
+  // The service proposes 25 ms, then 40 ms more: the node proposes the running total (25, 65)
+  // to the client, which signs compute DACKs up to its limit of 50 ms. Each proposal reaches
+  // the session's loop before the service's "ok" does (it is posted before the service gets
+  // its reply), so the DACKs precede the client's Termination.
+  hs::ConnectOptions options = connectOptions(5);
+  options.session.max_compute_ms = 50;
+  struct TwoProposals final : hs::SessionHandler {
+    void onOpen(hs::SessionControl& control, uint64_t) override {
+      control.send(bytesOf("propose 25"));
+    }
+    Result<void> onPayload(hs::SessionControl& control, std::span<const uint8_t> payload) override {
+      received += textOf({payload.begin(), payload.end()});
+      if (received == "ok") control.send(bytesOf("propose 40"));
+      if (received == "okok") control.end(TerminationReason::kNormal, "done");
+      return {};
+    }
+    std::string received;
+  } handler;
+  auto outcome = hs::connectAndRunBlocking(options, client_key_, clock_, handler);
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  EXPECT_TRUE(outcome->normal()) << outcome->describe();
+  EXPECT_EQ(handler.received, "okok");
+  EXPECT_EQ(outcome->dacks_sent, 2u);
+  EXPECT_EQ(outcome->dacked_compute_ms, 50u);
+  // The session (and its DACK stores) is over once the connection is detached.
+  ASSERT_TRUE(eventually(host, [](const ServiceStatus& s) { return s.connections_active == 0; }));
+  auto stored = dacks_->list();
+  ASSERT_TRUE(stored) << stored.error().message;
+  ASSERT_EQ(stored->size(), 1u);  // the latest per lane and commodity
+  const hs::Dack& dack = stored->front();
+  EXPECT_EQ(dack.commodity, hs::Commodity::kComputeMs);
+  EXPECT_EQ(dack.amount, 50u);
+  EXPECT_EQ(dack.counter, 2u);
+  EXPECT_EQ(dack.scope.client_pk, client_key_.publicKey());
+  EXPECT_EQ(dack.scope.node_pk, node_key_.publicKey());
+  EXPECT_EQ(dack.scope.service, ServiceId{5});
+  EXPECT_TRUE(hs::verifyDack(dack, dack.scope, hs::DackProgress{}));
+
+  // Without a compute limit (the default) the client signs nothing.
+  ScriptClient unwilling({bytesOf("propose 25")}, 2);
+  auto second = run(5, unwilling);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(textOf(unwilling.received), "ok");
+  EXPECT_EQ(second->dacks_sent, 0u);
+}
+
 TEST_F(ExecutedServiceTest, AServiceUsesTheNodeApi) {
   ServiceHost& host = addService(spec(5, "echo", echoServicePath()));
   ASSERT_TRUE(eventually(host, isRunning));

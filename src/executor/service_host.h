@@ -77,6 +77,10 @@ class ConnectionRecord {
   // connection while it runs (the hook posts to its own loop), cleared before it finishes.
   void setShutdownHook(std::function<void()> hook);
   void requestShutdown();
+  // Called by addProposal() with the new cumulative compute ms after a compute proposal (on the
+  // thread that added it): set by the connection while it runs to forward the total to its
+  // session (the hook posts to its own loop), cleared before it finishes.
+  void setComputeProposalHook(std::function<void(uint64_t proposed_compute_ms)> hook);
 
  private:
   const uint64_t connection_id_;
@@ -91,7 +95,8 @@ class ConnectionRecord {
   std::atomic<uint64_t> proposed_compute_ms_{0};
   std::atomic<int64_t> closed_after_us_{-1};
   mutable std::mutex hook_mutex_;
-  std::function<void()> shutdown_hook_;  // GUARDED_BY(hook_mutex_)
+  std::function<void()> shutdown_hook_;                  // GUARDED_BY(hook_mutex_)
+  std::function<void(uint64_t)> compute_proposal_hook_;  // GUARDED_BY(hook_mutex_)
 };
 
 // A client connection attached to a running service.

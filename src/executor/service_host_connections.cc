@@ -66,6 +66,9 @@ void ConnectionRecord::addProposal(ipc::Commodity commodity, uint64_t amount) {
   do {
     next = current > UINT64_MAX - amount ? UINT64_MAX : current + amount;
   } while (!total.compare_exchange_weak(current, next));
+  if (commodity != ipc::Commodity::kComputeMs) return;
+  std::lock_guard lock(hook_mutex_);
+  if (compute_proposal_hook_) compute_proposal_hook_(next);
 }
 
 void ConnectionRecord::close() {
@@ -94,6 +97,11 @@ ConnectionUsage ConnectionRecord::snapshot() const {
 void ConnectionRecord::setShutdownHook(std::function<void()> hook) {
   std::lock_guard lock(hook_mutex_);
   shutdown_hook_ = std::move(hook);
+}
+
+void ConnectionRecord::setComputeProposalHook(std::function<void(uint64_t)> hook) {
+  std::lock_guard lock(hook_mutex_);
+  compute_proposal_hook_ = std::move(hook);
 }
 
 void ConnectionRecord::requestShutdown() {

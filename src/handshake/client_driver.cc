@@ -128,6 +128,7 @@ class Driver final : public SessionControl {
     if (!dack) return;
     ++outcome_.dacks_sent;
     if (dack->commodity == Commodity::kBandwidthBytes) outcome_.dacked_bytes = dack->amount;
+    if (dack->commodity == Commodity::kComputeMs) outcome_.dacked_compute_ms = dack->amount;
   }
 
   void startClosing() {

@@ -87,7 +87,8 @@ struct SessionOutcome {
   std::optional<TokenUpdated> token;  // the latest resumption token
   uint64_t received_bytes = 0;        // payload bytes received
   uint64_t dacks_sent = 0;
-  uint64_t dacked_bytes = 0;  // the amount of the last bandwidth DACK sent
+  uint64_t dacked_bytes = 0;       // the amount of the last bandwidth DACK sent
+  uint64_t dacked_compute_ms = 0;  // the amount of the last compute DACK sent
 
   bool normal() const { return reason == TerminationReason::kNormal && !local_error; }
   // One line for humans: "normal", "node ended the session: lane_limit (...)", ...

@@ -88,6 +88,7 @@ void ClientSession::handleFrame(Frame frame, Actions& out) {
       out.push_back(TokenUpdated{welcome_->lane, refresh->token, refresh->expires_at});
       return;
     }
+    case FrameType::kUsageProposal: return handleUsageProposal(frame.payload, out);
     default:
       return fail(TerminationReason::kProtocolError,
                   fmt::format("unexpected {} frame from a node", frameTypeName(frame.type)), out);
@@ -122,6 +123,7 @@ void ClientSession::handleWelcome(std::span<const uint8_t> payload, Actions& out
                      welcome->session_nonce};
   counter_ = welcome->acked_counter;
   received_bytes_ = dacked_bytes_ = welcome->acked_bandwidth;
+  dacked_compute_ms_ = welcome->acked_compute_ms;
   state_ = SessionState::kOpen;
   welcome_ = std::move(*welcome);
   out.push_back(TokenUpdated{welcome_->lane, welcome_->token, welcome_->token_expires_at});
@@ -133,7 +135,30 @@ void ClientSession::sendDack(Commodity commodity, uint64_t amount, const Commitm
                              Actions& out) {
   const Dack dack = makeDack(client_key_, scope_, commodity, amount, commitment, ++counter_);
   if (commodity == Commodity::kBandwidthBytes) dacked_bytes_ = std::max(dacked_bytes_, amount);
+  if (commodity == Commodity::kComputeMs) {
+    dacked_compute_ms_ = std::max(dacked_compute_ms_, amount);
+  }
   sendFrame(out, FrameType::kDack, encodeDack(dack));
+}
+
+void ClientSession::handleUsageProposal(std::span<const uint8_t> payload, Actions& out) {
+  auto proposal = parseUsageProposal(payload);
+  if (!proposal) return fail(TerminationReason::kProtocolError, proposal.error().message, out);
+  uint64_t amount = 0;
+  uint64_t acked = 0;
+  if (proposal->commodity == Commodity::kComputeMs) {
+    amount = std::min(proposal->cumulative_amount, options_.max_compute_ms);
+    acked = dacked_compute_ms_;
+  } else {
+    // Bandwidth is acknowledged automatically; an application that acknowledges only what it
+    // verified (dack_every_bytes = 0) is never asked to sign more by the node.
+    if (options_.dack_every_bytes == 0) return;
+    amount = std::min(proposal->cumulative_amount, received_bytes_);
+    acked = dacked_bytes_;
+  }
+  // A proposal at or below what is already acknowledged is ignored.
+  if (amount <= acked) return;
+  sendDack(proposal->commodity, amount, proposal->commitment, out);
 }
 
 Actions ClientSession::sendPayload(std::span<const uint8_t> payload) {

@@ -3,7 +3,9 @@
 // start() produces the signed Hello; onBytes() verifies the Welcome (pinned node key, signature
 // over the same transport binding) and then delivers payloads, tracks token refreshes and signs
 // bandwidth DACKs automatically every `dack_every_bytes` received bytes (cumulative amounts,
-// increasing counters, continuing from the Welcome's acknowledged state on a resume). Errors
+// increasing counters, continuing from the Welcome's acknowledged state on a resume). A node's
+// UsageProposal is acknowledged within the client's policy: compute up to max_compute_ms,
+// bandwidth up to the payload bytes actually received (docs/protocol/handshake.md §4.1). Errors
 // send a Termination frame and close. One ClientSession per connection, used on one thread; it
 // borrows the signing key and the clock, which must outlive it.
 #pragma once
@@ -25,6 +27,10 @@ struct ClientOptions {
   // Sign a bandwidth DACK whenever this many payload bytes arrived since the last one
   // (0: only explicit acknowledge() calls).
   uint64_t dack_every_bytes = 1024 * 1024;
+  // The most compute (ms, cumulative over the lane session) this client signs for when the node
+  // proposes compute usage: a proposal is acknowledged up to min(proposal, max_compute_ms).
+  // 0: never sign compute proposals.
+  uint64_t max_compute_ms = 0;
 };
 
 // Who to talk to and how.
@@ -71,10 +77,13 @@ class ClientSession {
   const std::optional<Welcome>& welcome() const { return welcome_; }
   // Payload bytes received in this lane session (including those acknowledged before a resume).
   uint64_t receivedBytes() const { return received_bytes_; }
+  // The highest compute amount (ms) acknowledged in this lane session.
+  uint64_t dackedComputeMs() const { return dacked_compute_ms_; }
 
  private:
   void handleFrame(Frame frame, Actions& out);
   void handleWelcome(std::span<const uint8_t> payload, Actions& out);
+  void handleUsageProposal(std::span<const uint8_t> payload, Actions& out);
   void sendDack(Commodity commodity, uint64_t amount, const Commitment& commitment, Actions& out);
   void fail(TerminationReason reason, std::string message, Actions& out);
 
@@ -93,6 +102,7 @@ class ClientSession {
   uint64_t counter_ = 0;
   uint64_t received_bytes_ = 0;
   uint64_t dacked_bytes_ = 0;
+  uint64_t dacked_compute_ms_ = 0;
 };
 
 }  // namespace thunder::handshake

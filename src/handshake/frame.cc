@@ -16,12 +16,13 @@ std::string_view frameTypeName(FrameType type) {
     case FrameType::kDack: return "dack";
     case FrameType::kTokenRefresh: return "token_refresh";
     case FrameType::kTermination: return "termination";
+    case FrameType::kUsageProposal: return "usage_proposal";
   }
   return "unknown";
 }
 
 bool isKnownFrameType(uint8_t value) {
-  return value >= 0x01 && value <= 0x06;
+  return value >= 0x01 && value <= 0x07;
 }
 
 uint32_t maxFramePayload(FrameType type, const FrameLimits& limits) {
@@ -32,6 +33,7 @@ uint32_t maxFramePayload(FrameType type, const FrameLimits& limits) {
     case FrameType::kDack: return kDackMaxSize;
     case FrameType::kTokenRefresh: return kTokenRefreshSize;
     case FrameType::kTermination: return 4 + kMaxTerminationMessage;
+    case FrameType::kUsageProposal: return kUsageProposalMaxSize;
   }
   return 0;
 }
@@ -177,6 +179,48 @@ Result<Termination> parseTermination(std::span<const uint8_t> payload) {
   THUNDER_TRY(r.expectEnd());
   return Termination{static_cast<TerminationReason>(reason),
                      std::string(message.begin(), message.end())};
+}
+
+std::vector<uint8_t> encodeUsageProposal(const UsageProposal& proposal) {
+  ByteWriter w;
+  w.u8(static_cast<uint8_t>(proposal.commodity));
+  w.u64(proposal.cumulative_amount);
+  w.u8(static_cast<uint8_t>(proposal.commitment.kind));
+  w.bytes(proposal.commitment.hash.bytes());
+  if (proposal.commitment.kind == CommitmentKind::kContentRange) {
+    w.u64(proposal.commitment.range_start);
+    w.u64(proposal.commitment.range_end);
+  }
+  return w.take();
+}
+
+Result<UsageProposal> parseUsageProposal(std::span<const uint8_t> payload) {
+  ByteReader r(payload, "usage proposal");
+  UsageProposal out;
+  THUNDER_ASSIGN_OR_RETURN(const uint8_t commodity, r.u8("commodity"));
+  if (commodity != static_cast<uint8_t>(Commodity::kBandwidthBytes) &&
+      commodity != static_cast<uint8_t>(Commodity::kComputeMs)) {
+    return fail(ErrorCode::kCorruption, "usage proposal: unknown commodity {}", commodity);
+  }
+  out.commodity = static_cast<Commodity>(commodity);
+  THUNDER_ASSIGN_OR_RETURN(out.cumulative_amount, r.u64("cumulative_amount"));
+  THUNDER_ASSIGN_OR_RETURN(const uint8_t kind, r.u8("commitment kind"));
+  THUNDER_TRY(r.bytes("commitment hash", out.commitment.hash.mutableBytes()));
+  if (kind == static_cast<uint8_t>(CommitmentKind::kContentRange)) {
+    out.commitment.kind = CommitmentKind::kContentRange;
+    THUNDER_ASSIGN_OR_RETURN(out.commitment.range_start, r.u64("range start"));
+    THUNDER_ASSIGN_OR_RETURN(out.commitment.range_end, r.u64("range end"));
+    if (out.commitment.range_start > out.commitment.range_end) {
+      return fail(ErrorCode::kCorruption, "usage proposal: range start {} is after range end {}",
+                  out.commitment.range_start, out.commitment.range_end);
+    }
+  } else if (kind == static_cast<uint8_t>(CommitmentKind::kRequestHash)) {
+    out.commitment.kind = CommitmentKind::kRequestHash;
+  } else {
+    return fail(ErrorCode::kCorruption, "usage proposal: unknown commitment kind {}", kind);
+  }
+  THUNDER_TRY(r.expectEnd());
+  return out;
 }
 
 }  // namespace thunder::handshake

@@ -5,7 +5,8 @@
 // encodeFrame() writes one frame; decodeFrame() parses exactly one frame from a complete buffer;
 // FrameDecoder parses a byte stream incrementally and never buffers more than one frame of at
 // most the limit for its type. Also here: the bodies of the small control frames (TokenRefresh,
-// Termination). All functions are pure; a FrameDecoder is a value used by one thread.
+// Termination, UsageProposal). All functions are pure; a FrameDecoder is a value used by one
+// thread.
 #pragma once
 
 #include <cstdint>
@@ -16,18 +17,20 @@
 
 #include "base/result.h"
 #include "handshake/clock.h"
+#include "handshake/dack.h"
 #include "handshake/termination.h"
 #include "handshake/types.h"
 
 namespace thunder::handshake {
 
 enum class FrameType : uint8_t {
-  kHello = 0x01,         // client → node, first frame (hello.h)
-  kWelcome = 0x02,       // node → client, answer to Hello (hello.h)
-  kPayload = 0x03,       // either way: opaque service bytes
-  kDack = 0x04,          // client → node: a signed delivery acknowledgement (dack.h)
-  kTokenRefresh = 0x05,  // node → client: a new resumption token (TokenRefresh)
-  kTermination = 0x06,   // either way: the session ends (Termination), last frame
+  kHello = 0x01,          // client → node, first frame (hello.h)
+  kWelcome = 0x02,        // node → client, answer to Hello (hello.h)
+  kPayload = 0x03,        // either way: opaque service bytes
+  kDack = 0x04,           // client → node: a signed delivery acknowledgement (dack.h)
+  kTokenRefresh = 0x05,   // node → client: a new resumption token (TokenRefresh)
+  kTermination = 0x06,    // either way: the session ends (Termination), last frame
+  kUsageProposal = 0x07,  // node → client: usage the client may acknowledge (UsageProposal)
 };
 
 inline constexpr size_t kFrameHeaderSize = 5;
@@ -120,5 +123,21 @@ std::vector<uint8_t> encodeTermination(const Termination& termination);
 // kCorruption on a truncated body, a message over the limit or trailing bytes. Unknown reason
 // codes are accepted (a newer peer may send them).
 Result<Termination> parseTermination(std::span<const uint8_t> payload);
+
+// UsageProposal body: commodity (u8) ‖ cumulative_amount (u64 LE) ‖ commitment, the commitment
+// encoded as in a DACK: kind (u8) ‖ hash (32) ‖ [range_start (u64) ‖ range_end (u64), content
+// range only]. 42 or 58 bytes.
+struct UsageProposal {
+  Commodity commodity = Commodity::kComputeMs;
+  uint64_t cumulative_amount = 0;  // over the lane session, in the commodity's unit
+  Commitment commitment;
+
+  friend bool operator==(const UsageProposal&, const UsageProposal&) = default;
+};
+inline constexpr size_t kUsageProposalMaxSize = 58;
+std::vector<uint8_t> encodeUsageProposal(const UsageProposal& proposal);
+// kCorruption on truncation, an unknown commodity or commitment kind, non-zero range fields of
+// a request hash (they are not encoded, so never), range_start > range_end, or trailing bytes.
+Result<UsageProposal> parseUsageProposal(std::span<const uint8_t> payload);
 
 }  // namespace thunder::handshake

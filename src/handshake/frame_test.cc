@@ -102,7 +102,7 @@ TEST(Frame, ControlFramesHaveFixedLimits) {
 }
 
 TEST(Frame, RejectsUnknownTypes) {
-  for (int type : {0x00, 0x07, 0x80, 0xff}) {
+  for (int type : {0x00, 0x08, 0x80, 0xff}) {
     auto decoded = decodeFrame(bytesOf({type, 0, 0, 0, 0}), {});
     ASSERT_FALSE(decoded) << type;
     EXPECT_EQ(decoded.error().code, ErrorCode::kCorruption);

@@ -143,6 +143,7 @@ void ServerSession::handleHello(std::span<const uint8_t> payload, Actions& out) 
 
   scope_ = DackScope{welcome.node_pk, client_pk_, hello->service, grant->lane,
                      grant->state.session_nonce};
+  opened_acked_ = grant->state.acked;
   state_ = SessionState::kOpen;
   const TimePoint now = context_.clock.now();
   idle_deadline_ = now + context_.options.idle_timeout;
@@ -190,6 +191,27 @@ void ServerSession::recordCompute(uint64_t ms) {
   if (LaneState* lane_state = context_.lanes.state(client_pk_, *lane_)) {
     lane_state->delivered_compute_ms += ms;
   }
+}
+
+Actions ServerSession::proposeUsage(Commodity commodity, uint64_t connection_amount,
+                                    const Commitment& commitment) {
+  Actions out;
+  if (state_ != SessionState::kOpen) return out;
+  LaneState* lane_state = context_.lanes.state(client_pk_, *lane_);
+  if (lane_state == nullptr) return out;
+  const uint64_t base = opened_acked_.amountOf(commodity);
+  const uint64_t amount =
+      connection_amount > UINT64_MAX - base ? UINT64_MAX : base + connection_amount;
+  uint64_t& proposed =
+      commodity == Commodity::kComputeMs ? proposed_compute_ms_ : proposed_bandwidth_;
+  if (commodity == Commodity::kComputeMs) {
+    lane_state->delivered_compute_ms = std::max(lane_state->delivered_compute_ms, amount);
+  }
+  if (amount <= proposed || amount <= lane_state->acked.amountOf(commodity)) return out;
+  proposed = amount;
+  sendFrame(out, FrameType::kUsageProposal,
+            encodeUsageProposal(UsageProposal{commodity, amount, commitment}));
+  return out;
 }
 
 Actions ServerSession::terminate(TerminationReason reason, std::string_view message) {

@@ -58,6 +58,15 @@ class ServerSession {
   // Adds service compute time spent for this client to the lane's delivered compute.
   void recordCompute(uint64_t ms);
 
+  // The service proposes `connection_amount` of `commodity` as its cumulative usage on this
+  // connection (since the session opened). Sends a UsageProposal frame with the lane-session
+  // cumulative amount (what the lane had acknowledged when the session opened plus
+  // `connection_amount`, saturating) if that is above both the last proposal of this session and
+  // the acknowledged amount; otherwise, or unless open, no actions. A compute proposal also raises
+  // the lane's delivered compute to the proposed amount. The client decides what it signs.
+  Actions proposeUsage(Commodity commodity, uint64_t connection_amount,
+                       const Commitment& commitment);
+
   // Ends the session from the node side (service done, shutdown): sends a Termination frame and
   // frees the lane. No-op once closed.
   Actions terminate(TerminationReason reason, std::string_view message);
@@ -93,6 +102,9 @@ class ServerSession {
   PublicKey client_pk_;
   std::optional<LaneId> lane_;
   DackScope scope_;
+  DackProgress opened_acked_;        // the lane's acknowledged state when the session opened
+  uint64_t proposed_bandwidth_ = 0;  // the last UsageProposal amounts of this session
+  uint64_t proposed_compute_ms_ = 0;
   TimePoint handshake_deadline_;
   TimePoint idle_deadline_;
   TimePoint refresh_deadline_;

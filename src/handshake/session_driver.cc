@@ -118,6 +118,14 @@ class SessionDriver final : public SessionIo, public std::enable_shared_from_thi
     for (auto& action : actions) applyNow(action);
   }
 
+  void proposeUsage(Commodity commodity, uint64_t cumulative,
+                    const Commitment& commitment) override {
+    if (over()) return;
+    Actions actions = context_.hub.locked(
+        [&] { return session_->proposeUsage(commodity, cumulative, commitment); });
+    for (auto& action : actions) applyNow(action);
+  }
+
  private:
   // The session is over for the service: terminated, or the transport is gone.
   bool over() const { return close_requested_ || closed_; }

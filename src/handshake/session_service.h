@@ -21,6 +21,7 @@
 
 #include "base/result.h"
 #include "base/strong_types.h"
+#include "handshake/dack.h"
 #include "handshake/session.h"
 #include "handshake/termination.h"
 #include "handshake/types.h"
@@ -61,6 +62,14 @@ class SessionIo {
   // Ends the session with `reason` (kNormal when the service is done) once everything sent
   // before is written. Later send() calls fail with kCancelled; receive() returns nullopt.
   virtual void end(TerminationReason reason, std::string_view message) = 0;
+
+  // The service proposes `cumulative` of `commodity` as its total usage on this connection so
+  // far: the node sends the client a UsageProposal (docs/protocol/handshake.md §4.1) for the
+  // lane session (what the lane had acknowledged when the session opened plus `cumulative`),
+  // which the client may acknowledge with a DACK within its own policy. Proposals that do not
+  // grow are not sent; no-op once the session is over. Default: no-op (test fakes).
+  virtual void proposeUsage(Commodity /*commodity*/, uint64_t /*cumulative*/,
+                            const Commitment& /*commitment*/) {}
 };
 
 // One session of a service.

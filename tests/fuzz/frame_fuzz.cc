@@ -37,6 +37,9 @@ void checkBody(const Frame& frame) {
       checkCanonical(parseTokenRefresh(p), p, encodeTokenRefresh);
       break;
     case FrameType::kTermination: checkCanonical(parseTermination(p), p, encodeTermination); break;
+    case FrameType::kUsageProposal:
+      checkCanonical(parseUsageProposal(p), p, encodeUsageProposal);
+      break;
     case FrameType::kPayload: break;
   }
 }
