@@ -1,7 +1,7 @@
 // StreamConnection: one established byte stream between a client and a node, whatever the
 // transport (TLS over TCP: authenticated and encrypted; plain WebSocket: neither, the session
-// layer authenticates the node; QUIC streams later). The session layer (handshake/) runs over
-// this interface and never sees sockets or TLS objects.
+// layer authenticates the node; QUIC: one session per connection on its first stream). The session
+// layer (handshake/) runs over this interface and never sees sockets or TLS objects.
 //
 // Ownership: whoever holds the unique_ptr owns the connection; destroying it closes it.
 // Threads: a connection lives on one event loop (executor()). Every method, and the destructor,
