@@ -151,41 +151,6 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::forClient() {
   return std::shared_ptr<const TlsContext>(new TlsContext(std::move(ctx), std::move(bio)));
 }
 
-// ---- ConnectionRegistry ----
-
-bool ConnectionRegistry::add(TlsConnection* connection) {
-  std::lock_guard lock(mutex_);
-  if (closing_) return false;
-  connections_.insert(connection);
-  return true;
-}
-
-void ConnectionRegistry::remove(TlsConnection* connection) {
-  std::lock_guard lock(mutex_);
-  connections_.erase(connection);
-}
-
-size_t ConnectionRegistry::size() const {
-  std::lock_guard lock(mutex_);
-  return connections_.size();
-}
-
-void ConnectionRegistry::closeAll() {
-  std::unique_lock lock(mutex_);
-  closing_ = true;
-  for (TlsConnection* connection : connections_) {
-    ++pending_closes_;
-    // A connection is only touched on its loop, and only while still registered (its
-    // destructor unregisters first, under the same mutex).
-    asio::post(connection->executor(), [self = shared_from_this(), connection] {
-      std::lock_guard inner(self->mutex_);
-      if (self->connections_.contains(connection)) connection->close();
-      if (--self->pending_closes_ == 0) self->closed_.notify_all();
-    });
-  }
-  closed_.wait(lock, [&] { return pending_closes_ == 0; });
-}
-
 // ---- Deadline ----
 
 Deadline::Deadline(tcp::socket& socket, std::chrono::steady_clock::time_point at)

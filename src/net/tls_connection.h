@@ -6,8 +6,6 @@
 //   TlsConnection       a StreamConnection over OpenSSL on a non-blocking socket: OpenSSL reads
 //                       and writes the socket itself (send() with MSG_NOSIGNAL, so a closed peer
 //                       cannot raise SIGPIPE) and the loop only waits for readiness.
-//   ConnectionRegistry  the live connections of a listener, so that stop() can close them on
-//                       their loops. Thread-safe.
 //   Deadline            cancels a socket's waits when a time point passes.
 //   PinnedKeyCheck      what a client expects of the server certificate (its Ed25519 key).
 //
@@ -19,15 +17,13 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_set>
 
 #include "base/result.h"
 #include "base/strong_types.h"
+#include "net/listener_core.h"
 #include "net/openssl_util.h"
 #include "net/stream_transport.h"
 #include "net/tls_identity.h"
@@ -58,26 +54,6 @@ class TlsContext {
 struct PinnedKeyCheck {
   PublicKey expected;
   std::optional<Error> failure;  // set by the verify callback when it refuses the certificate
-};
-
-class TlsConnection;
-
-class ConnectionRegistry : public std::enable_shared_from_this<ConnectionRegistry> {
- public:
-  // Registers a connection. Returns false once closeAll() ran: the caller closes it then.
-  bool add(TlsConnection* connection);
-  void remove(TlsConnection* connection);
-  size_t size() const;
-  // Closes every registered connection on its own loop and returns once all of those closes
-  // ran. Must not be called from a loop thread (it waits for the loops).
-  void closeAll();
-
- private:
-  mutable std::mutex mutex_;
-  std::condition_variable closed_;
-  std::unordered_set<TlsConnection*> connections_;  // GUARDED_BY(mutex_)
-  size_t pending_closes_ = 0;                       // GUARDED_BY(mutex_)
-  bool closing_ = false;                            // GUARDED_BY(mutex_)
 };
 
 class Deadline {

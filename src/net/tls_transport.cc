@@ -15,6 +15,7 @@
 
 #include "base/log.h"
 #include "net/endpoint.h"
+#include "net/listener_core.h"
 #include "net/tls_connection.h"
 
 namespace thunder::net {
@@ -37,12 +38,7 @@ struct TlsListener::State {
   tcp::acceptor acceptor;
   tcp::endpoint local;
 
-  mutable std::mutex mutex;
-  std::condition_variable idle;
-  size_t coroutines = 0;  // GUARDED_BY(mutex): acceptor + connections
-  size_t handshakes = 0;  // GUARDED_BY(mutex)
-  std::map<asio::ip::address, size_t> handshakes_by_ip;  // GUARDED_BY(mutex)
-  bool stopping = false;                                 // GUARDED_BY(mutex)
+  ListenerAdmission admission;
 
   State(io::Runtime& rt, TlsListenerOptions opts, StreamHandler h,
         std::shared_ptr<const TlsContext> context)
@@ -50,33 +46,9 @@ struct TlsListener::State {
         options(std::move(opts)),
         handler(std::move(h)),
         tls(std::move(context)),
-        acceptor(rt.nextLoop()) {}
-
-  void coroutineDone() {
-    std::lock_guard lock(mutex);
-    if (--coroutines == 0) idle.notify_all();
-  }
-
-  // Admits a new connection from `ip`, or returns why not. REQUIRES(mutex)
-  const char* admit(const asio::ip::address& ip) {
-    if (coroutines - 1 >= options.max_connections) return "the connection limit";
-    if (handshakes >= options.max_handshakes) return "the half-open handshake limit";
-    auto it = handshakes_by_ip.find(ip);
-    if (it != handshakes_by_ip.end() && it->second >= options.max_handshakes_per_ip) {
-      return "the per-address half-open handshake limit";
-    }
-    ++coroutines;
-    ++handshakes;
-    ++handshakes_by_ip[ip];
-    return nullptr;
-  }
-
-  void handshakeDone(const asio::ip::address& ip) {
-    std::lock_guard lock(mutex);
-    --handshakes;
-    auto it = handshakes_by_ip.find(ip);
-    if (--it->second == 0) handshakes_by_ip.erase(it);
-  }
+        acceptor(rt.nextLoop()),
+        admission(ListenerLimits{options.max_connections, options.max_handshakes,
+                                 options.max_handshakes_per_ip}) {}
 };
 
 namespace {
@@ -88,14 +60,14 @@ asio::awaitable<void> serveConnection(std::shared_ptr<TlsListener::State> state,
       TlsConnection::create(std::move(socket), state->tls, TlsRole::kServer, state->registry);
   Result<void> handshake = connection ? Result<void>{} : tl::unexpected(connection.error());
   if (connection) handshake = co_await (*connection)->handshake(deadline);
-  state->handshakeDone(ip);  // before the connection closes: its peer may then reconnect
+  state->admission.handshakeDone(ip);  // before the connection closes: its peer may then reconnect
   if (handshake) {
     co_await state->handler(std::move(*connection));
   } else {
     THUNDER_LOG(debug, "net", "TLS connection refused: {}", handshake.error().message);
     if (connection) connection->reset();
   }
-  state->coroutineDone();
+  state->admission.coroutineDone();
 }
 
 asio::awaitable<void> acceptLoop(std::shared_ptr<TlsListener::State> state) {
@@ -115,9 +87,10 @@ asio::awaitable<void> acceptLoop(std::shared_ptr<TlsListener::State> state) {
     const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
     if (peer_ec) continue;  // already gone
     {
-      std::lock_guard lock(state->mutex);
-      if (state->stopping) break;
-      if (const char* limit = state->admit(peer.address())) {
+      bool stopping = false;
+      const char* limit = state->admission.admit(peer.address(), &stopping);
+      if (stopping) break;
+      if (limit != nullptr) {
         THUNDER_LOG(debug, "net", "closing connection from {}: {} is reached", formatEndpoint(peer),
                     limit);
         continue;  // the socket closes as it goes out of scope
@@ -125,7 +98,7 @@ asio::awaitable<void> acceptLoop(std::shared_ptr<TlsListener::State> state) {
     }
     asio::co_spawn(loop, serveConnection(state, std::move(socket), peer.address()), asio::detached);
   }
-  state->coroutineDone();
+  state->admission.coroutineDone();
 }
 
 Result<void> checkOptions(const TlsListenerOptions& options) {
@@ -151,7 +124,7 @@ Result<std::unique_ptr<TlsListener>> TlsListener::start(io::Runtime& runtime,
   THUNDER_TRY(bindAndListen(state->acceptor, endpoint));
   boost::system::error_code ec;
   state->local = state->acceptor.local_endpoint(ec);
-  state->coroutines = 1;
+  state->admission.acceptorStarted();
   asio::co_spawn(state->acceptor.get_executor(), acceptLoop(state), asio::detached);
   return std::unique_ptr<TlsListener>(new TlsListener(std::move(state)));
 }
@@ -171,8 +144,7 @@ uint16_t TlsListener::localPort() const {
 }
 
 size_t TlsListener::handshakesInProgress() const {
-  std::lock_guard lock(state_->mutex);
-  return state_->handshakes;
+  return state_->admission.handshakes();
 }
 
 size_t TlsListener::openConnections() const {
@@ -180,19 +152,14 @@ size_t TlsListener::openConnections() const {
 }
 
 void TlsListener::stop() {
-  {
-    std::lock_guard lock(state_->mutex);
-    if (state_->stopping) return;
-    state_->stopping = true;
-  }
+  if (!state_->admission.beginStop()) return;
   asio::post(state_->acceptor.get_executor(), [state = state_] {
     boost::system::error_code ignored;
     state->acceptor.close(ignored);
   });
   // Connections accepted from now on are closed as they register (the registry is closing).
   state_->registry->closeAll();
-  std::unique_lock lock(state_->mutex);
-  state_->idle.wait(lock, [&] { return state_->coroutines == 0; });
+  state_->admission.waitIdle();
 }
 
 struct TlsConnector::State {

@@ -69,47 +69,12 @@ Error tlsHandshakeFailure(ssl::stream<tcp::socket>::native_handle_type native,
 
 }  // namespace
 
-// ---- WsRegistry ----
-
-bool WsRegistry::add(StreamConnection* connection) {
-  std::lock_guard lock(mutex_);
-  if (closing_) return false;
-  connections_.insert(connection);
-  return true;
-}
-
-void WsRegistry::remove(StreamConnection* connection) {
-  std::lock_guard lock(mutex_);
-  connections_.erase(connection);
-}
-
-size_t WsRegistry::size() const {
-  std::lock_guard lock(mutex_);
-  return connections_.size();
-}
-
-void WsRegistry::closeAll() {
-  std::unique_lock lock(mutex_);
-  closing_ = true;
-  for (StreamConnection* connection : connections_) {
-    ++pending_closes_;
-    // Touched on its loop only, and only while still registered (its destructor unregisters
-    // first, under the same mutex).
-    asio::post(connection->executor(), [self = shared_from_this(), connection] {
-      std::lock_guard inner(self->mutex_);
-      if (self->connections_.contains(connection)) connection->close();
-      if (--self->pending_closes_ == 0) self->closed_.notify_all();
-    });
-  }
-  closed_.wait(lock, [&] { return pending_closes_ == 0; });
-}
-
 // ---- WsConnection ----
 
 template <typename Next>
 std::unique_ptr<BasicWsConnection<Next>> BasicWsConnection<Next>::create(
-    tcp::socket socket, WsRole role, size_t max_message_bytes, std::shared_ptr<WsRegistry> registry,
-    std::shared_ptr<ssl::context> tls) {
+    tcp::socket socket, WsRole role, size_t max_message_bytes,
+    std::shared_ptr<ConnectionRegistry> registry, std::shared_ptr<ssl::context> tls) {
   return std::unique_ptr<BasicWsConnection>(new BasicWsConnection(
       std::move(socket), role, max_message_bytes, std::move(registry), std::move(tls)));
 }
@@ -128,7 +93,7 @@ websocket::stream<Next> makeStream(tcp::socket socket, ssl::context* tls) {
 template <typename Next>
 BasicWsConnection<Next>::BasicWsConnection(tcp::socket socket, WsRole role,
                                            size_t max_message_bytes,
-                                           std::shared_ptr<WsRegistry> registry,
+                                           std::shared_ptr<ConnectionRegistry> registry,
                                            std::shared_ptr<ssl::context> tls)
     : tls_(std::move(tls)),
       ws_(makeStream<Next>(std::move(socket), tls_.get())),

@@ -8,8 +8,6 @@
 //                 TCP) and WssConnection (wss://, TLS with an operator's CA certificate). Neither
 //                 offers keying material to the session (keyingMaterial() is kNone): browsers
 //                 cannot reach a TLS exporter, so wss:// sessions use the unbound binding too.
-//   WsRegistry    the live connections of a WsListener, so that stop() can close them on their
-//                 loops. Thread-safe.
 //
 // A connection, like every StreamConnection, is used and destroyed on its own loop.
 #pragma once
@@ -20,15 +18,13 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <type_traits>
-#include <unordered_set>
 
 #include "base/result.h"
+#include "net/listener_core.h"
 #include "net/stream_transport.h"
 
 namespace thunder::net {
@@ -36,24 +32,6 @@ namespace thunder::net {
 // writeAll() splits its bytes into binary messages of at most this size, so a peer with the
 // default receive limit (or any limit >= this) accepts everything we send.
 inline constexpr size_t kWsMaxSentMessageBytes = 64 * 1024;
-
-class WsRegistry : public std::enable_shared_from_this<WsRegistry> {
- public:
-  // Registers a connection. Returns false once closeAll() ran: the caller closes it then.
-  bool add(StreamConnection* connection);
-  void remove(StreamConnection* connection);
-  size_t size() const;
-  // Closes every registered connection on its own loop and returns once all of those closes
-  // ran. Must not be called from a loop thread (it waits for the loops).
-  void closeAll();
-
- private:
-  mutable std::mutex mutex_;
-  std::condition_variable closed_;
-  std::unordered_set<StreamConnection*> connections_;  // GUARDED_BY(mutex_)
-  size_t pending_closes_ = 0;                          // GUARDED_BY(mutex_)
-  bool closing_ = false;                               // GUARDED_BY(mutex_)
-};
 
 enum class WsRole { kClient, kServer };
 
@@ -72,7 +50,7 @@ class BasicWsConnection final : public StreamConnection {
   // OpenSSL context for wss:// (kept alive by the connection) and must be null for ws://.
   static std::unique_ptr<BasicWsConnection> create(boost::asio::ip::tcp::socket socket, WsRole role,
                                                    size_t max_message_bytes,
-                                                   std::shared_ptr<WsRegistry> registry,
+                                                   std::shared_ptr<ConnectionRegistry> registry,
                                                    std::shared_ptr<boost::asio::ssl::context> tls);
   ~BasicWsConnection() override;
 
@@ -106,7 +84,7 @@ class BasicWsConnection final : public StreamConnection {
 
  private:
   BasicWsConnection(boost::asio::ip::tcp::socket socket, WsRole role, size_t max_message_bytes,
-                    std::shared_ptr<WsRegistry> registry,
+                    std::shared_ptr<ConnectionRegistry> registry,
                     std::shared_ptr<boost::asio::ssl::context> tls);
 
   Error readFailure(const boost::system::error_code& ec);
@@ -115,7 +93,7 @@ class BasicWsConnection final : public StreamConnection {
   std::shared_ptr<boost::asio::ssl::context> tls_;  // before ws_: the stream refers to it
   boost::beast::websocket::stream<Next> ws_;
   boost::asio::any_io_executor executor_;
-  std::shared_ptr<WsRegistry> registry_;
+  std::shared_ptr<ConnectionRegistry> registry_;
   WsRole role_;
   std::string remote_;
   std::optional<Error> read_error_;

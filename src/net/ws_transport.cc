@@ -21,6 +21,7 @@
 
 #include "base/log.h"
 #include "net/endpoint.h"
+#include "net/listener_core.h"
 #include "net/tls_connection.h"  // Deadline
 #include "net/ws_connection.h"
 
@@ -44,46 +45,20 @@ struct WsListener::State {
   io::Runtime& runtime;
   WsListenerOptions options;
   StreamHandler handler;
-  std::shared_ptr<WsRegistry> registry = std::make_shared<WsRegistry>();
+  std::shared_ptr<ConnectionRegistry> registry = std::make_shared<ConnectionRegistry>();
   std::shared_ptr<ssl::context> tls;  // wss://; null for ws://
   tcp::acceptor acceptor;
   tcp::endpoint local;
 
-  mutable std::mutex mutex;
-  std::condition_variable idle;
-  size_t coroutines = 0;  // GUARDED_BY(mutex): acceptor + connections
-  size_t handshakes = 0;  // GUARDED_BY(mutex)
-  std::map<asio::ip::address, size_t> handshakes_by_ip;  // GUARDED_BY(mutex)
-  bool stopping = false;                                 // GUARDED_BY(mutex)
+  ListenerAdmission admission;
 
   State(io::Runtime& rt, WsListenerOptions opts, StreamHandler h)
-      : runtime(rt), options(std::move(opts)), handler(std::move(h)), acceptor(rt.nextLoop()) {}
-
-  void coroutineDone() {
-    std::lock_guard lock(mutex);
-    if (--coroutines == 0) idle.notify_all();
-  }
-
-  // Admits a new connection from `ip`, or returns why not. REQUIRES(mutex)
-  const char* admit(const asio::ip::address& ip) {
-    if (coroutines - 1 >= options.max_connections) return "the connection limit";
-    if (handshakes >= options.max_handshakes) return "the half-open handshake limit";
-    auto it = handshakes_by_ip.find(ip);
-    if (it != handshakes_by_ip.end() && it->second >= options.max_handshakes_per_ip) {
-      return "the per-address half-open handshake limit";
-    }
-    ++coroutines;
-    ++handshakes;
-    ++handshakes_by_ip[ip];
-    return nullptr;
-  }
-
-  void handshakeDone(const asio::ip::address& ip) {
-    std::lock_guard lock(mutex);
-    --handshakes;
-    auto it = handshakes_by_ip.find(ip);
-    if (--it->second == 0) handshakes_by_ip.erase(it);
-  }
+      : runtime(rt),
+        options(std::move(opts)),
+        handler(std::move(h)),
+        acceptor(rt.nextLoop()),
+        admission(ListenerLimits{options.max_connections, options.max_handshakes,
+                                 options.max_handshakes_per_ip}) {}
 };
 
 namespace {
@@ -96,14 +71,14 @@ asio::awaitable<void> serveConnection(std::shared_ptr<WsListener::State> state, 
       Connection::create(std::move(socket), WsRole::kServer, state->options.max_message_bytes,
                          state->registry, state->tls);
   Result<void> accepted = co_await connection->accept(state->options.path, deadline);
-  state->handshakeDone(ip);  // before the connection closes: its peer may then reconnect
+  state->admission.handshakeDone(ip);  // before the connection closes: its peer may then reconnect
   if (accepted) {
     co_await state->handler(std::move(connection));
   } else {
     THUNDER_LOG(debug, "net", "WebSocket connection refused: {}", accepted.error().message);
     connection.reset();
   }
-  state->coroutineDone();
+  state->admission.coroutineDone();
 }
 
 asio::awaitable<void> acceptLoop(std::shared_ptr<WsListener::State> state) {
@@ -123,9 +98,10 @@ asio::awaitable<void> acceptLoop(std::shared_ptr<WsListener::State> state) {
     const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
     if (peer_ec) continue;  // already gone
     {
-      std::lock_guard lock(state->mutex);
-      if (state->stopping) break;
-      if (const char* limit = state->admit(peer.address())) {
+      bool stopping = false;
+      const char* limit = state->admission.admit(peer.address(), &stopping);
+      if (stopping) break;
+      if (limit != nullptr) {
         THUNDER_LOG(debug, "net", "closing connection from {}: {} is reached", formatEndpoint(peer),
                     limit);
         continue;  // the socket closes as it goes out of scope
@@ -139,7 +115,7 @@ asio::awaitable<void> acceptLoop(std::shared_ptr<WsListener::State> state) {
                      asio::detached);
     }
   }
-  state->coroutineDone();
+  state->admission.coroutineDone();
 }
 
 Result<void> checkOptions(const WsListenerOptions& options) {
@@ -212,7 +188,7 @@ Result<std::unique_ptr<WsListener>> WsListener::start(io::Runtime& runtime,
   THUNDER_TRY(bindAndListen(state->acceptor, endpoint));
   boost::system::error_code ec;
   state->local = state->acceptor.local_endpoint(ec);
-  state->coroutines = 1;
+  state->admission.acceptorStarted();
   asio::co_spawn(state->acceptor.get_executor(), acceptLoop(state), asio::detached);
   return std::unique_ptr<WsListener>(new WsListener(std::move(state)));
 }
@@ -237,8 +213,7 @@ std::string WsListener::url() const {
 }
 
 size_t WsListener::handshakesInProgress() const {
-  std::lock_guard lock(state_->mutex);
-  return state_->handshakes;
+  return state_->admission.handshakes();
 }
 
 size_t WsListener::openConnections() const {
@@ -246,19 +221,14 @@ size_t WsListener::openConnections() const {
 }
 
 void WsListener::stop() {
-  {
-    std::lock_guard lock(state_->mutex);
-    if (state_->stopping) return;
-    state_->stopping = true;
-  }
+  if (!state_->admission.beginStop()) return;
   asio::post(state_->acceptor.get_executor(), [state = state_] {
     boost::system::error_code ignored;
     state->acceptor.close(ignored);
   });
   // Connections accepted from now on are closed as they register (the registry is closing).
   state_->registry->closeAll();
-  std::unique_lock lock(state_->mutex);
-  state_->idle.wait(lock, [&] { return state_->coroutines == 0; });
+  state_->admission.waitIdle();
 }
 
 namespace {
