@@ -5,7 +5,7 @@
 # order of DESIGN.md); LIBS are third-party targets. A module links only what it declares, and
 # tests/module_deps_check.cmake (run by ctest) refuses an #include of an undeclared module.
 # Each unit test file beside the code (x_test.cc) becomes the executable thunder_NAME_x_test.
-set(THUNDER_MODULE_ORDER base crypto io content net handshake ipc executor ledger network
+set(THUNDER_MODULE_ORDER base crypto io content net fetcher handshake ipc executor ledger network
                          runtime gateway node)
 
 function(thunder_module NAME)

@@ -15,6 +15,8 @@
 #include "base/log.h"
 #include "content/file_util.h"
 #include "gateway/blob_route.h"
+#include "gateway/ipfs_route.h"
+#include "gateway/service_route.h"
 #include "gateway/log_limit.h"
 #include "gateway/request_target.h"
 
@@ -320,6 +322,8 @@ void Connection::describeRequest() {
   continue_sent_ = false;
   version_ = message.version();
   keep_alive_ = message.keep_alive();
+  r.version = version_;
+  r.fields = &message.base();
 }
 
 asio::awaitable<void> Connection::dispatch() {
@@ -335,10 +339,36 @@ asio::awaitable<void> Connection::dispatch() {
     response_.addText("ok\n");
     co_return;
   }
+  if (isServiceRoute(r.path)) {
+    co_await serveService(*state_, request_, *this, response_);
+    co_return;
+  }
+  if (isIpfsRoute(r.path) || isRoutingRoute(r.path) || isOriginRoute(r.path)) {
+    if (r.method != Method::kGet && r.method != Method::kHead) {
+      response_.errorf(405, "{} is not allowed on {} (use GET or HEAD)", r.method_text,
+                       r.path.substr(0, 200));
+      response_.header("Allow", "GET, HEAD");
+      co_return;
+    }
+    if (r.framing != BodyFraming::kNone) {
+      response_.error(400, "GET and HEAD requests must not have a body");
+      response_.closeAfter();
+      co_return;
+    }
+    if (isIpfsRoute(r.path)) {
+      co_await serveIpfs(*state_, loop_, request_, response_);
+    } else if (isRoutingRoute(r.path)) {
+      co_await serveRouting(*state_, request_, response_);
+    } else {
+      co_await serveOrigin(*state_, request_, response_);
+    }
+    co_return;
+  }
   if (!isBlobRoute(r.path)) {
     response_.errorf(404,
-                     "no route for {}: the gateway serves GET /b3/<id>[/<path>], POST /b3 and "
-                     "GET /health",
+                     "no route for {}: the gateway serves /b3/<id>[/<path>], /ipfs/<cid>[/<path>], "
+                     "/services/<id>/<path>, /origin/<name>/<path>, /routing/v1/providers/<cid> "
+                     "and /health",
                      r.path.substr(0, 200));
     co_return;
   }
@@ -368,7 +398,11 @@ void Connection::formatHead(bool keep_alive) {
                  response_.status(), reasonPhrase(response_.status()), state_->options.server_name,
                  httpDate());
   head_.append(response_.fields());
-  if (!response_.bodyless()) {
+  if (response_.bodyless()) {
+    // No length for 1xx and 304.
+  } else if (response_.lengthUnknown()) {
+    if (version_ >= 11) head_.append("Transfer-Encoding: chunked\r\n");
+  } else {
     fmt::format_to(std::back_inserter(head_), "Content-Length: {}\r\n", response_.contentLength());
   }
   if (!keep_alive) {
@@ -382,6 +416,11 @@ void Connection::formatHead(bool keep_alive) {
 asio::awaitable<bool> Connection::writeResponse(bool keep_alive) {
   state_->counters.response(response_.status());
   formatHead(keep_alive);
+  if (response_.asyncBody() != nullptr && request_.method != Method::kHead &&
+      !response_.bodyless()) {
+    const bool sent = co_await writeAsyncBody();
+    co_return sent;
+  }
   const bool send_body =
       request_.method != Method::kHead && !response_.bodyless() && response_.contentLength() > 0;
   if (!send_body) {
@@ -470,6 +509,60 @@ asio::awaitable<bool> Connection::writeResponse(bool keep_alive) {
     }
   }
   co_return true;
+}
+
+// An async body: with a known length, its bytes as they come; without, as HTTP/1.1 chunks
+// (each read() one chunk, then the last chunk) or until close for HTTP/1.0. Returns false when
+// the body failed or fell short: the caller then closes the connection, which is how the client
+// learns that the transfer is incomplete.
+asio::awaitable<bool> Connection::writeAsyncBody() {
+  const bool chunked = response_.lengthUnknown() && version_ >= 11;
+  // Not corked (More::kNo): the next bytes may take a while (an origin, a service), and what
+  // is ready should reach the client now.
+  const bool head_sent = co_await sendAll(head_, More::kNo);
+  if (!head_sent) co_return false;
+  constexpr size_t kFrame = 32;  // room for "<hex>\r\n" before and "\r\n" after a chunk
+  out_.resize(kStreamSlice + 2 * kFrame);
+  uint64_t sent = 0;
+  for (;;) {
+    auto* payload = reinterpret_cast<uint8_t*>(out_.data() + kFrame);
+    auto n = co_await response_.asyncBody()->read(std::span(payload, kStreamSlice));
+    if (!n) {
+      THUNDER_GATEWAY_WARN("response body for {} failed after {} bytes: {}", request_.path, sent,
+                           n.error().message);
+      co_return false;
+    }
+    if (*n == 0) break;
+    sent += *n;
+    if (!response_.lengthUnknown() && sent > response_.contentLength()) {
+      THUNDER_GATEWAY_WARN("response body for {} is longer than the {} bytes announced",
+                           request_.path, response_.contentLength());
+      co_return false;
+    }
+    std::string_view slice(out_.data() + kFrame, *n);
+    if (chunked) {
+      char prefix[kFrame];
+      const auto end = fmt::format_to_n(prefix, kFrame, "{:x}\r\n", *n).out;
+      const size_t prefix_len = static_cast<size_t>(end - prefix);
+      std::memcpy(out_.data() + kFrame - prefix_len, prefix, prefix_len);
+      std::memcpy(out_.data() + kFrame + *n, "\r\n", 2);
+      slice = std::string_view(out_.data() + kFrame - prefix_len, prefix_len + *n + 2);
+    }
+    const bool ok = co_await sendAll(slice, More::kNo);
+    if (!ok) co_return false;
+    setDeadline(state_->options.send_timeout);
+  }
+  if (chunked) {
+    const bool ok = co_await sendAll("0\r\n\r\n", More::kNo);
+    co_return ok;
+  }
+  if (!response_.lengthUnknown() && sent != response_.contentLength()) {
+    THUNDER_GATEWAY_WARN("response body for {} had {} bytes, {} announced", request_.path, sent,
+                         response_.contentLength());
+    co_return false;
+  }
+  const bool ok = co_await sendAll(std::string_view(), More::kNo);
+  co_return ok && !response_.lengthUnknown();  // HTTP/1.0 without a length: end by closing
 }
 
 // ---- the request loop ----

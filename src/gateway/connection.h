@@ -74,6 +74,7 @@ class Connection final : public std::enable_shared_from_this<Connection>, privat
   boost::asio::awaitable<void> dispatch();
   void formatHead(bool keep_alive);
   boost::asio::awaitable<bool> writeResponse(bool keep_alive);
+  boost::asio::awaitable<bool> writeAsyncBody();
 
   // BodyReader (the upload route reads the request body through these).
   boost::asio::awaitable<Result<size_t>> readBody(std::span<uint8_t> out) override;

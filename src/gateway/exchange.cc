@@ -9,6 +9,8 @@ void Response::reset() {
   pieces_.clear();
   content_length_ = 0;
   stream_.reset();
+  async_body_.reset();
+  async_length_known_ = false;
   held_.clear();
   owned_.clear();
   after_ = AfterResponse::kKeepAlive;
@@ -32,6 +34,15 @@ void Response::addFile(int fd, uint64_t offset, uint64_t length) {
   if (length == 0) return;
   pieces_.push_back(Piece{Piece::Kind::kFile, fd, offset, length});
   content_length_ += length;
+}
+
+void Response::setAsyncBody(std::unique_ptr<AsyncBody> body, std::optional<uint64_t> length) {
+  text_.clear();
+  pieces_.clear();
+  stream_.reset();
+  async_body_ = std::move(body);
+  async_length_known_ = length.has_value();
+  content_length_ = length.value_or(0);
 }
 
 void Response::setStream(std::unique_ptr<StreamBody> stream, uint64_t length) {

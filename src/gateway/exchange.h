@@ -8,6 +8,9 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/fields.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -40,6 +43,10 @@ struct Request {
   std::string_view expect;
   BodyFraming framing = BodyFraming::kNone;
   uint64_t content_length = 0;  // with kLength
+  unsigned version = 11;        // 10 = HTTP/1.0, 11 = HTTP/1.1
+  // Every header field as received (for routes that forward them, e.g. /services/). Valid for
+  // the exchange only.
+  const boost::beast::http::fields* fields = nullptr;
   bool head() const { return method == Method::kHead; }
 };
 
@@ -49,6 +56,16 @@ class StreamBody {
  public:
   virtual ~StreamBody() = default;
   virtual Result<size_t> read(std::span<uint8_t> out) = 0;
+};
+
+// A body produced asynchronously (a service's answer, a CAR walk, an origin fetch in progress):
+// read() fills `out` with the next bytes and returns how many, 0 at the end. An error (or fewer
+// bytes than an announced length) cuts the response: the connection is closed without completing
+// the body, so the client sees a truncated transfer, never a hang. Runs on the connection's loop.
+class AsyncBody {
+ public:
+  virtual ~AsyncBody() = default;
+  virtual boost::asio::awaitable<Result<size_t>> read(std::span<uint8_t> out) = 0;
 };
 
 class Response {
@@ -82,6 +99,13 @@ class Response {
   void addText(std::string_view text);
   void addFile(int fd, uint64_t offset, uint64_t length);
   void setStream(std::unique_ptr<StreamBody> stream, uint64_t length);
+  // The whole body from `body` (replaces any other piece). With a length, it is announced as
+  // Content-Length; without, the body is sent with chunked transfer coding (HTTP/1.1) or
+  // delimited by closing the connection (HTTP/1.0).
+  void setAsyncBody(std::unique_ptr<AsyncBody> body, std::optional<uint64_t> length);
+  AsyncBody* asyncBody() { return async_body_.get(); }
+  // Whether the body length is unknown in advance (an async body without a length).
+  bool lengthUnknown() const { return async_body_ != nullptr && !async_length_known_; }
   std::span<const Piece> pieces() const { return pieces_; }
   std::string_view text(const Piece& piece) const {
     return std::string_view(text_).substr(piece.offset, piece.length);
@@ -113,6 +137,8 @@ class Response {
   std::vector<Piece> pieces_;
   uint64_t content_length_ = 0;
   std::unique_ptr<StreamBody> stream_;
+  std::unique_ptr<AsyncBody> async_body_;
+  bool async_length_known_ = false;
   std::vector<std::shared_ptr<const OpenBlob>> held_;
   std::vector<UniqueFd> owned_;
   AfterResponse after_ = AfterResponse::kKeepAlive;

@@ -9,7 +9,24 @@
 #include <filesystem>
 #include <string>
 
+namespace thunder::content::ipfs {
+class IpfsStore;
+}
+namespace thunder::fetcher {
+class Fetcher;
+}
+
 namespace thunder::gateway {
+
+class ServiceRouter;  // gateway/service_route.h
+
+// What the gateway serves besides the blob store; each is borrowed (owned by the node and
+// outliving the server) and optional: a null backend turns its routes into a precise 404/503.
+struct GatewayBackends {
+  content::ipfs::IpfsStore* ipfs = nullptr;  // /ipfs/…, /routing/v1/…
+  ServiceRouter* services = nullptr;         // /services/<id>/…
+  fetcher::Fetcher* fetcher = nullptr;       // /origin/<name>/…
+};
 
 struct GatewayOptions {
   // Listen address. Loopback by default: set "0.0.0.0:4280" to serve the network.

@@ -94,10 +94,11 @@ asio::awaitable<void> acceptLoop(std::shared_ptr<ServerState> state) {
 }  // namespace
 
 ServerState::ServerState(io::Runtime& rt, content::BlobStore& s, GatewayOptions opts,
-                         MetricsRegistry* metrics)
+                         GatewayBackends b, MetricsRegistry* metrics)
     : runtime(rt),
       store(s),
       options(std::move(opts)),
+      backends(b),
       max_upload_bytes(options.max_upload_mb << 20),
       upload_token_hash(hashToken(options.upload_token)),
       resolver(s, options.manifest_cache_entries, options.manifest_cache_bytes),
@@ -125,10 +126,12 @@ void ServerState::coroutineDone() {
 Result<std::unique_ptr<GatewayServer>> GatewayServer::start(io::Runtime& runtime,
                                                             content::BlobStore& store,
                                                             GatewayOptions options,
-                                                            MetricsRegistry* metrics) {
+                                                            MetricsRegistry* metrics,
+                                                            GatewayBackends backends) {
   THUNDER_ASSIGN_OR_RETURN(const tcp::endpoint endpoint, net::parseEndpoint(options.listen));
   std::signal(SIGPIPE, SIG_IGN);  // sendfile(2) has no MSG_NOSIGNAL
-  auto state = std::make_shared<ServerState>(runtime, store, std::move(options), metrics);
+  auto state = std::make_shared<ServerState>(runtime, store, std::move(options), backends,
+                                             metrics);
   THUNDER_TRY(net::bindAndListen(state->acceptor, endpoint));
   boost::system::error_code ec;
   state->local = state->acceptor.local_endpoint(ec);

@@ -4,6 +4,10 @@
 //                                immutable caching), directories, ?format=verified streams
 //   POST /b3[?pin=1]             authenticated upload (Authorization: Bearer <token>)
 //   GET|HEAD /health             "ok"
+//   GET|HEAD /ipfs/<cid>[/<path>] IPFS trustless gateway and UnixFS (backends.ipfs)
+//   GET /routing/v1/providers/<cid>  Delegated Routing V1 naming this gateway (backends.ipfs)
+//   ANY /services/<id>/<path>    HTTP answered by service <id> (backends.services)
+//   GET|HEAD /origin/<name>/<path>  content of a configured HTTP origin (backends.fetcher)
 //
 // The server owns its listening socket and its connections; it borrows the runtime and the blob
 // store, which must outlive it. The acceptor runs on one loop of the runtime; each accepted
@@ -44,7 +48,8 @@ class GatewayServer {
   static Result<std::unique_ptr<GatewayServer>> start(io::Runtime& runtime,
                                                       content::BlobStore& store,
                                                       GatewayOptions options,
-                                                      MetricsRegistry* metrics = nullptr);
+                                                      MetricsRegistry* metrics = nullptr,
+                                                      GatewayBackends backends = {});
   ~GatewayServer();
   GatewayServer(const GatewayServer&) = delete;
   GatewayServer& operator=(const GatewayServer&) = delete;

@@ -52,7 +52,7 @@ struct GatewayCounters {
 
 struct ServerState {
   ServerState(io::Runtime& runtime, content::BlobStore& store, GatewayOptions options,
-              MetricsRegistry* metrics);
+              GatewayBackends backends, MetricsRegistry* metrics);
 
   // The loop state for the io_context a connection was accepted on.
   LoopState& loopFor(const boost::asio::io_context& context);
@@ -63,6 +63,7 @@ struct ServerState {
   io::Runtime& runtime;
   content::BlobStore& store;
   const GatewayOptions options;
+  const GatewayBackends backends;
   const uint64_t max_upload_bytes;
   const BlobId upload_token_hash;  // BLAKE3 of the token (compared in constant time)
   DirectoryResolver resolver;      // thread-safe
