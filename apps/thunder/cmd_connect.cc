@@ -14,6 +14,7 @@
 
 #include "cmd_content.h"
 #include "content/file_util.h"
+#include "content/ipfs_multiformats.h"
 #include "content/range_walk.h"
 #include "content/verified_stream.h"
 #include "crypto/keystore.h"
@@ -93,6 +94,7 @@ int reportOutcome(const SessionOutcome& outcome) {
     case TerminationReason::kShutdown: return kExitUnavailable;
     case TerminationReason::kServiceError:
       if (outcome.message.starts_with("not_found:")) return kExitNotFound;
+      if (outcome.message.starts_with("unavailable:")) return kExitUnavailable;
       return kExitError;
     default: return kExitError;
   }
@@ -172,22 +174,37 @@ int runConnect(const GlobalFlags& flags, const ConnectFlags& opts) {
 
 // fetch: a verified range stream from the content service. Only verified bytes leave it: to
 // stdout / -o FILE through a RangeDecoder, or into the blob store through importVerified().
-// DACKs acknowledge verified stream bytes every 1 MiB. It keeps the lane's resumption token, so
-// after a dropped connection the caller can resume the lane: the node continues from the last
-// acknowledged stream byte, and the bytes between that and what was already received arrive a
-// second time and are skipped (the stream is deterministic).
+// DACKs acknowledge verified stream bytes every 1 MiB. A request by CID is answered with the id
+// of the blob the node serves for it (32 bytes) before the stream, which is then verified
+// against that id. It keeps the lane's resumption token, so after a dropped connection the
+// caller can resume the lane: the node continues from the last acknowledged payload byte, and
+// the bytes between that and what was already received arrive a second time and are skipped
+// (the answer is deterministic).
 class ContentFetch final : public handshake::SessionHandler {
  public:
+  // `store`: import into it (--store) instead of writing the requested bytes to `out_fd`.
   ContentFetch(handshake::ContentRequest request, content::ByteRanges ranges, int out_fd,
-               content::VerifiedImport* import)
-      : request_(std::move(request)), ranges_(ranges), out_fd_(out_fd), import_(import) {
-    if (import_ == nullptr) {
-      decoder_.emplace(request_.id, ranges_,
-                       [this](uint64_t offset, std::span<const uint8_t> bytes) {
-                         verified_stream_bytes_ = decoder_->consumed();
-                         return writeRequested(offset, bytes);
-                       });
+               content::BlobStore* store, content::PutOptions put_options)
+      : request_(std::move(request)),
+        ranges_(ranges),
+        out_fd_(out_fd),
+        store_(store),
+        put_options_(std::move(put_options)),
+        prefix_(request_.cid.empty() ? 0 : kBlobIdSize) {}
+
+  // Sets up the verification of the blob `id` (at once for a request by id; for a request by
+  // CID, once the answer named the blob).
+  Result<void> start(const BlobId& id) {
+    id_ = id;
+    if (store_ != nullptr) {
+      THUNDER_ASSIGN_OR_RETURN(import_, store_->importVerified(id, ranges_, put_options_));
+      return {};
     }
+    decoder_.emplace(id, ranges_, [this](uint64_t offset, std::span<const uint8_t> bytes) {
+      verified_stream_bytes_ = decoder_->consumed();
+      return writeRequested(offset, bytes);
+    });
+    return {};
   }
 
   void onOpen(SessionControl& control, uint64_t resume_offset) override {
@@ -209,6 +226,19 @@ class ContentFetch final : public handshake::SessionHandler {
     payload = payload.subspan(repeated);
     if (payload.empty()) return {};
     fed_ += payload.size();
+    if (!id_) {  // a request by CID: the answer starts with the blob id
+      const size_t take = std::min(payload.size(), kBlobIdSize - id_bytes_.size());
+      id_bytes_.insert(id_bytes_.end(), payload.begin(), payload.begin() + take);
+      payload = payload.subspan(take);
+      if (id_bytes_.size() < kBlobIdSize) return {};
+      const BlobId named(std::span<const uint8_t, kBlobIdSize>(id_bytes_.data(), kBlobIdSize));
+      if (named == BlobId{}) {
+        return fail(ErrorCode::kCorruption, "the node named the all-zero blob for cid {}",
+                    request_.cid);
+      }
+      THUNDER_TRY(start(named));
+      if (payload.empty()) return {};
+    }
     if (import_ != nullptr) {
       THUNDER_TRY(import_->feed(payload));
       // The import verifies as it goes; a group becomes verified when its last byte arrives.
@@ -222,22 +252,24 @@ class ContentFetch final : public handshake::SessionHandler {
       if (stream_bytes_ && decoder_->consumed() == *stream_bytes_) {
         THUNDER_TRY(decoder_->finish());
         finished_ = true;
-        control.acknowledgeBandwidth(decoder_->consumed(),
-                                     handshake::contentCommitment(request_, *claimed));
+        control.acknowledgeBandwidth(prefix_ + decoder_->consumed(), commitment(*claimed));
         control.end(TerminationReason::kNormal, "fetched");
         return {};
       }
     }
     if (verified_stream_bytes_ - acked_ >= kDackEvery) {
       const uint64_t size = decoder_ && decoder_->claimedSize() ? *decoder_->claimedSize() : 0;
-      control.acknowledgeBandwidth(verified_stream_bytes_,
-                                   handshake::contentCommitment(request_, size));
+      control.acknowledgeBandwidth(prefix_ + verified_stream_bytes_, commitment(size));
       acked_ = verified_stream_bytes_;
     }
     return {};
   }
 
   Result<void> onNormalEnd() override {
+    if (!id_) {
+      return fail(ErrorCode::kCorruption,
+                  "the node ended the session before naming the blob of cid {}", request_.cid);
+    }
     if (import_ != nullptr) {
       THUNDER_ASSIGN_OR_RETURN(result_, import_->finish());
       return {};
@@ -246,6 +278,8 @@ class ContentFetch final : public handshake::SessionHandler {
   }
 
   const std::optional<content::VerifiedPutResult>& result() const { return result_; }
+  // The blob the stream proves (for a request by CID, once the node named it).
+  const std::optional<BlobId>& blob() const { return id_; }
   // The lane to resume after a dropped connection; none before the first Welcome or once done.
   std::optional<handshake::LaneRequest> resumption() const {
     if (!token_ || finished_) return std::nullopt;
@@ -255,6 +289,14 @@ class ContentFetch final : public handshake::SessionHandler {
 
  private:
   static constexpr uint64_t kDackEvery = 1 << 20;
+  static constexpr size_t kBlobIdSize = 32;
+
+  // The DACK commitment: the blob the stream proves and the requested ranges.
+  handshake::Commitment commitment(uint64_t claimed_size) const {
+    handshake::ContentRequest committed = request_;
+    if (id_) committed.id = *id_;
+    return handshake::contentCommitment(committed, claimed_size);
+  }
 
   Result<void> writeRequested(uint64_t offset, std::span<const uint8_t> bytes) {
     const uint64_t end = offset + bytes.size();
@@ -270,7 +312,12 @@ class ContentFetch final : public handshake::SessionHandler {
   handshake::ContentRequest request_;
   content::ByteRanges ranges_;
   int out_fd_;
-  content::VerifiedImport* import_;
+  content::BlobStore* store_;
+  content::PutOptions put_options_;
+  const uint64_t prefix_;          // payload bytes before the stream (the blob id, by CID)
+  std::optional<BlobId> id_;       // the blob the stream proves
+  std::vector<uint8_t> id_bytes_;  // the blob id as it arrives (request by CID)
+  std::unique_ptr<content::VerifiedImport> import_;
   std::optional<content::RangeDecoder> decoder_;
   uint64_t verified_stream_bytes_ = 0;
   uint64_t acked_ = 0;
@@ -278,8 +325,8 @@ class ContentFetch final : public handshake::SessionHandler {
   std::optional<uint64_t> stream_bytes_;  // the stream's length, once its size prefix arrived
   std::optional<content::VerifiedPutResult> result_;
   std::optional<handshake::TokenUpdated> token_;  // the latest resumption token
-  uint64_t fed_ = 0;   // stream bytes handed to the decoder or the import
-  uint64_t skip_ = 0;  // bytes of a resumed stream received before the connection dropped
+  uint64_t fed_ = 0;   // payload bytes handed on (the blob id by CID, then the stream)
+  uint64_t skip_ = 0;  // bytes of a resumed answer received before the connection dropped
 };
 
 // Whether a failed connection is worth resuming (the node may still hold the lane).
@@ -287,11 +334,39 @@ bool droppedConnection(const Error& error) {
   return error.code == ErrorCode::kUnavailable || error.code == ErrorCode::kTimeout;
 }
 
+// What `thunder fetch ID|CID` asks for: a blob id (64 hex digits), or a CID's text form. A CID
+// of a raw block hashed with BLAKE3 names a blob id itself, and is asked for as that blob.
+Result<handshake::ContentRequest> namedContent(const std::string& text) {
+  if (text.size() == 64) {
+    if (auto id = BlobId::fromHex(text)) {
+      if (*id == BlobId{}) {
+        return fail(ErrorCode::kInvalidArgument,
+                    "{} is not a blob id: the all-zero id names no content (the protocol "
+                    "reserves it for requests by CID)",
+                    text);
+      }
+      return handshake::ContentRequest{*id, {}};
+    }
+  }
+  auto cid = content::ipfs::Cid::parse(text);
+  if (!cid) {
+    return fail(ErrorCode::kInvalidArgument,
+                "{} is neither a blob id (64 hex digits) nor a CID ({})", text,
+                cid.error().message);
+  }
+  if (cid->codec() == content::ipfs::kRaw) {
+    if (auto id = cid->blobId()) return handshake::ContentRequest{*id, {}};
+  }
+  if (text.size() > handshake::kMaxContentRequestCid) {
+    return fail(ErrorCode::kInvalidArgument, "the CID {} is longer than {} characters", text,
+                handshake::kMaxContentRequestCid);
+  }
+  return handshake::ContentRequest{BlobId{}, {}, text};
+}
+
 Result<std::pair<handshake::ContentRequest, content::ByteRanges>> fetchRequest(
     const ConnectFlags& opts) {
-  auto id = BlobId::fromHex(opts.id);
-  if (!id) return fail(ErrorCode::kInvalidArgument, "{} is not a blob id (64 hex digits)", opts.id);
-  handshake::ContentRequest request{*id, {}};
+  THUNDER_ASSIGN_OR_RETURN(handshake::ContentRequest request, namedContent(opts.id));
   content::ByteRanges ranges;
   if (opts.ranges.size() > handshake::kMaxContentRequestRanges) {
     return fail(ErrorCode::kInvalidArgument, "{} ranges: at most {} per fetch", opts.ranges.size(),
@@ -320,18 +395,14 @@ int runFetch(const GlobalFlags& flags, const ConnectFlags& opts) {
   if (!key) return reportError(key.error());
 
   std::optional<content_cmd::OpenedStore> opened;
-  std::unique_ptr<content::VerifiedImport> import;
   content::UniqueFd out_file;
   int out_fd = STDOUT_FILENO;
+  content::PutOptions put_options;
+  put_options.pin = opts.pin ? content::PinState::kPinned : content::PinState::kUnpinned;
   if (opts.store) {
     auto store = content_cmd::openStore(flags, content_cmd::StoreAccess::kWrite);
     if (!store) return reportError(store.error());
     opened = std::move(*store);
-    content::PutOptions put_options;
-    put_options.pin = opts.pin ? content::PinState::kPinned : content::PinState::kUnpinned;
-    auto started = opened->store->importVerified(request->first.id, request->second, put_options);
-    if (!started) return reportError(started.error());
-    import = std::move(*started);
   } else if (!opts.output.empty()) {
     auto file = content::openFile(opts.output, O_WRONLY | O_CREAT | O_TRUNC);
     if (!file) return reportError(file.error());
@@ -340,7 +411,13 @@ int runFetch(const GlobalFlags& flags, const ConnectFlags& opts) {
   }
 
   handshake::SystemClock clock;
-  ContentFetch fetch(request->first, request->second, out_fd, import.get());
+  ContentFetch fetch(request->first, request->second, out_fd,
+                     opened ? opened->store.get() : nullptr, put_options);
+  if (request->first.cid.empty()) {
+    if (auto started = fetch.start(request->first.id); !started) {
+      return reportError(started.error());
+    }
+  }
   Result<SessionOutcome> outcome = fail(ErrorCode::kInternal, "no attempt");
   for (int attempt = 0;; ++attempt) {
     handshake::ConnectOptions attempt_options = *options;
@@ -409,7 +486,7 @@ void addConnectCommands(CLI::App& app, const GlobalFlags& flags, int* exit_code)
 
   CLI::App* fetch = app.add_subcommand(
       "fetch", "Fetch a blob (or ranges) from a node's content service, verifying every byte");
-  fetch->add_option("id", opts->id, "Blob id (64 hex digits)")->required();
+  fetch->add_option("id", opts->id, "Blob id (64 hex digits) or CID (Qm…, bafy…)")->required();
   fetch
       ->add_option("--from", opts->address,
                    "The node: HOST:PORT (TLS), quic://HOST:PORT (QUIC), or "
@@ -432,8 +509,11 @@ void addConnectCommands(CLI::App& app, const GlobalFlags& flags, int* exit_code)
       "Only verified bytes are written; on the first bad byte the command stops with exit\n"
       "status 4 naming the group. Exit 5 when the node does not store the blob. A dropped\n"
       "connection resumes the lane (with its token) where the node's last DACK left off.\n"
+      "By CID the node names the blob it serves for it and the bytes are verified against\n"
+      "that blob (a CID of a BLAKE3 raw block is its blob id and is asked for as such).\n"
       "Examples:\n"
       "  thunder fetch 3f5a...e1 --from 127.0.0.1:7000 --node-key b533...c3 -o photo.jpg\n"
+      "  thunder fetch bafybei...q4 --from 127.0.0.1:7000 --node-key b533...c3 -o site.html\n"
       "  thunder fetch 3f5a...e1 --from 127.0.0.1:7000 --node-key b533...c3 --range 0-99\n"
       "  thunder fetch 3f5a...e1 --from 127.0.0.1:7000 --node-key b533...c3 --store");
   fetch->callback([&flags, opts, exit_code] { *exit_code = runFetch(flags, *opts); });

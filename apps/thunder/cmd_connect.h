@@ -1,7 +1,7 @@
 // thunder connect|fetch: the client side of a session (handshake/client_driver.h).
 //
 //   connect  a stdin/stdout bridge to any service of a node
-//   fetch    a verified range stream from the node's built-in content service (id 0)
+//   fetch    a verified range stream from the node's content service (id 0), by blob id or CID
 //
 // Both authenticate the node by its pinned key (--node-key) and identify the client by a key
 // file: --key FILE, default <data-dir>/keys/client.key, created on first use. DACKs are signed

@@ -38,11 +38,12 @@ void printReady(const node::ReadyInfo& info, const RunFlags& run) {
     std::printf("  data dir      %s\n", info.data_dir.c_str());
     std::printf("  admin API     http://%s  (/health /metrics /status)\n",
                 info.admin_address.c_str());
-    std::printf("  sessions      %s  (TLS; services: content 0, echo 1)\n",
+    std::printf("  sessions      %s  (TLS; service 0 serves content, `thunder status` lists all)\n",
                 info.sessions_address.c_str());
     if (!info.quic_url.empty()) std::printf("  quic          %s\n", info.quic_url.c_str());
     if (!info.ws_url.empty()) std::printf("  websocket     %s\n", info.ws_url.c_str());
-    std::printf("  gateway       %s  (GET /b3/<id>)\n", info.gateway_url.c_str());
+    std::printf("  gateway       %s  (/b3/<id>, /ipfs/<cid>, /services/<id>/)\n",
+                info.gateway_url.c_str());
     std::printf("Press Ctrl-C to stop.\n");
   }
   std::fflush(stdout);

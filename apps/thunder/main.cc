@@ -5,6 +5,7 @@
 #include "cmd_connect.h"
 #include "cmd_content.h"
 #include "cmd_dacks.h"
+#include "cmd_ipfs.h"
 #include "cmd_ledger.h"
 #include "node/node.h"
 
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   addStatusCommand(app, flags, &exit_code);
   addConfigCommand(app, flags, &exit_code);
   addContentCommands(app, flags, &exit_code);
+  addIpfsCommands(app, flags, &exit_code);
   addDacksCommand(app, flags, &exit_code);
   addConnectCommands(app, flags, &exit_code);
   addLedgerCommands(app, flags, &exit_code);

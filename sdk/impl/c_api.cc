@@ -347,6 +347,36 @@ int thunder_put_blob(thunder_service* service, int fd, uint64_t size, uint8_t bl
   return THUNDER_OK;
 }
 
+namespace {
+
+int reportResolved(const Result<thunder::sdk::ResolvedContent>& resolved, thunder_resolved* out) {
+  if (!resolved) return report(resolved.error());
+  std::memcpy(out->blob, resolved->blob.data(), 32);
+  out->size = resolved->size;
+  return THUNDER_OK;
+}
+
+}  // namespace
+
+int thunder_resolve_blob(thunder_service* service, const uint8_t blob[32], thunder_resolved* out) {
+  if (blob == nullptr || out == nullptr) {
+    return report(Error{ErrorCode::kInvalidArgument, "thunder_resolve_blob: NULL"});
+  }
+  Core* core = service->core.get();
+  const thunder::BlobId id = blobFrom(blob);
+  auto op = [core, id] { return core->service->resolveBlob(id); };
+  return reportResolved(callOnLoop<thunder::sdk::ResolvedContent>(*core, std::move(op)), out);
+}
+
+int thunder_resolve_cid(thunder_service* service, const char* cid, thunder_resolved* out) {
+  if (cid == nullptr || out == nullptr) {
+    return report(Error{ErrorCode::kInvalidArgument, "thunder_resolve_cid: NULL"});
+  }
+  Core* core = service->core.get();
+  auto op = [core, text = std::string(cid)] { return core->service->resolveCid(text); };
+  return reportResolved(callOnLoop<thunder::sdk::ResolvedContent>(*core, std::move(op)), out);
+}
+
 int thunder_propose_usage(thunder_service* service, uint64_t connection_id, int commodity,
                           uint64_t amount) {
   if (commodity != THUNDER_COMMODITY_BANDWIDTH_BYTES && commodity != THUNDER_COMMODITY_COMPUTE_MS) {
@@ -457,14 +487,25 @@ int thunder_connection_write(thunder_connection* c, const void* data, size_t len
 
 int thunder_connection_stream_blob(thunder_connection* c, const uint8_t blob[32],
                                    const thunder_range* ranges, size_t count) {
+  return thunder_connection_stream_blob_mode(c, blob, ranges, count, THUNDER_STREAM_VERIFIED);
+}
+
+int thunder_connection_stream_blob_mode(thunder_connection* c, const uint8_t blob[32],
+                                        const thunder_range* ranges, size_t count, int mode) {
   if (ranges == nullptr && count > 0) {
     return report(Error{ErrorCode::kInvalidArgument, "thunder_connection_stream_blob: NULL"});
+  }
+  if (mode != THUNDER_STREAM_VERIFIED && mode != THUNDER_STREAM_RAW) {
+    return report(Error{ErrorCode::kInvalidArgument,
+                        "thunder_connection_stream_blob_mode: unknown mode (use "
+                        "THUNDER_STREAM_VERIFIED or THUNDER_STREAM_RAW)"});
   }
   std::vector<thunder::sdk::ByteRange> copy;
   for (size_t i = 0; i < count; ++i) copy.push_back({ranges[i].offset, ranges[i].length});
   const thunder::BlobId id = blobFrom(blob);
-  auto op = [id, copy = std::move(copy)](Connection& connection) {
-    return connection.streamBlob(id, std::span<const thunder::sdk::ByteRange>(copy));
+  const auto stream_mode = static_cast<thunder::sdk::StreamMode>(mode);
+  auto op = [id, stream_mode, copy = std::move(copy)](Connection& connection) {
+    return connection.streamBlob(id, std::span<const thunder::sdk::ByteRange>(copy), stream_mode);
   };
   auto done = connectionCall<void>(c, std::move(op));
   return done ? THUNDER_OK : report(done.error());

@@ -203,11 +203,15 @@ asio::awaitable<Result<void>> Connection::write(std::string_view text) {
   co_return co_await write(bytes);
 }
 
-asio::awaitable<Result<void>> Connection::streamBlob(BlobId blob,
-                                                     std::span<const ByteRange> ranges) {
+asio::awaitable<Result<void>> Connection::streamBlob(BlobId blob, std::span<const ByteRange> ranges,
+                                                     StreamMode mode) {
   Impl& s = *impl_;
   if (ranges.empty()) {
     co_return fail(ErrorCode::kInvalidArgument, "sdk: streamBlob needs at least one range");
+  }
+  if (mode != StreamMode::kVerified && mode != StreamMode::kRaw) {
+    co_return fail(ErrorCode::kInvalidArgument, "sdk: streamBlob mode {} is not a StreamMode",
+                   static_cast<int>(mode));
   }
   for (const ByteRange& r : ranges) {
     if (r.length == 0 || r.offset > std::numeric_limits<uint64_t>::max() - r.length) {
@@ -223,7 +227,7 @@ asio::awaitable<Result<void>> Connection::streamBlob(BlobId blob,
     const size_t n = std::min(ranges.size(), kMaxStreamRangesPerFrame);
     ipc::StreamBlob frame;
     std::copy(blob.bytes().begin(), blob.bytes().end(), frame.blob.begin());
-    frame.mode = ipc::StreamMode::kVerified;
+    frame.mode = mode == StreamMode::kRaw ? ipc::StreamMode::kRaw : ipc::StreamMode::kVerified;
     for (const ByteRange& r : ranges.first(n)) frame.ranges.push_back({r.offset, r.length});
     ipc::Message message = std::move(frame);
     status = co_await s.sendFrame(std::move(message));
@@ -233,9 +237,10 @@ asio::awaitable<Result<void>> Connection::streamBlob(BlobId blob,
   co_return status;
 }
 
-asio::awaitable<Result<void>> Connection::streamBlob(BlobId blob, ByteRange range) {
+asio::awaitable<Result<void>> Connection::streamBlob(BlobId blob, ByteRange range,
+                                                     StreamMode mode) {
   const std::span<const ByteRange> ranges(&range, 1);
-  co_return co_await streamBlob(blob, ranges);
+  co_return co_await streamBlob(blob, ranges, mode);
 }
 
 asio::awaitable<Result<void>> Connection::end(EndReason reason, std::string_view message) {

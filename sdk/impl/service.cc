@@ -400,6 +400,37 @@ asio::awaitable<Result<void>> Service::metrics(std::span<const MetricSample> sam
   co_return expectAck(reply, "metrics");
 }
 
+namespace {
+
+Result<ResolvedContent> resolvedFrom(const ipc::Received& reply) {
+  const auto* resolved = std::get_if<ipc::ResolveContentReply>(&reply.message);
+  if (resolved == nullptr) {
+    return fail(ErrorCode::kCorruption, "node: answered resolve_content with a {}",
+                ipc::messageTypeName(ipc::typeOf(reply.message)));
+  }
+  return ResolvedContent{BlobId(std::span<const uint8_t, 32>(resolved->blob)), resolved->size};
+}
+
+}  // namespace
+
+asio::awaitable<Result<ResolvedContent>> Service::resolveBlob(BlobId blob) {
+  ipc::Message request =
+      ipc::ResolveContentRequest{0, ipc::ContentRefKind::kBlob, toKey(blob.bytes()), {}};
+  std::vector<int> no_fds;
+  THUNDER_CO_ASSIGN_OR_RETURN(ipc::Received reply,
+                              co_await impl_->control->call(std::move(request), std::move(no_fds)));
+  co_return resolvedFrom(reply);
+}
+
+asio::awaitable<Result<ResolvedContent>> Service::resolveCid(std::string_view cid) {
+  ipc::Message request =
+      ipc::ResolveContentRequest{0, ipc::ContentRefKind::kCid, {}, std::string(cid)};
+  std::vector<int> no_fds;
+  THUNDER_CO_ASSIGN_OR_RETURN(ipc::Received reply,
+                              co_await impl_->control->call(std::move(request), std::move(no_fds)));
+  co_return resolvedFrom(reply);
+}
+
 asio::awaitable<Result<FetchedBlob>> Service::fetchOrigin(std::string_view url) {
   ipc::Message request = ipc::FetchOriginRequest{0, std::string(url)};
   std::vector<int> no_fds;

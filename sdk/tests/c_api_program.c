@@ -2,7 +2,8 @@
  * its control channel at fd 3 (as a node starts a service). Each connection is served on its own
  * thread. Per connection it first writes a line describing the connection header, then for each
  * payload: "stream" -> streams two ranges of blob 42..42; "open" -> opens blob 07..07 and writes
- * its bytes; "end" -> ends with an error; anything else is echoed. Exit status: 0 when the node
+ * its bytes; "resolve" -> resolves CID "bafytest", writes the size as a line and streams the
+ * resolved blob's first byte raw; "end" -> ends with an error; anything else is echoed. Exit status: 0 when the node
  * closed the control channel, 2 if the service could not start, 3 on a control channel error,
  * 4 if a node call failed. */
 #define _POSIX_C_SOURCE 200809L /* pread, snprintf with -std=c99 */
@@ -58,6 +59,21 @@ static int writeBlob(thunder_connection* c) {
   return thunder_connection_write(c, buffer, (size_t)got);
 }
 
+static int resolveAndStream(thunder_connection* c) {
+  thunder_resolved resolved;
+  thunder_range first;
+  char line[64];
+  int n;
+  if (thunder_resolve_cid(g_service, "bafytest", &resolved) != THUNDER_OK) {
+    return thunder_connection_end(c, THUNDER_END_ERROR, thunder_last_error());
+  }
+  n = snprintf(line, sizeof line, "size=%llu\n", (unsigned long long)resolved.size);
+  if (thunder_connection_write(c, line, (size_t)n) != THUNDER_OK) return 1;
+  first.offset = 0;
+  first.length = 1;
+  return thunder_connection_stream_blob_mode(c, resolved.blob, &first, 1, THUNDER_STREAM_RAW);
+}
+
 static void* serve(void* arg) {
   thunder_connection* c = (thunder_connection*)arg;
   const uint8_t* data;
@@ -75,6 +91,8 @@ static void* serve(void* arg) {
       if (thunder_connection_stream_blob(c, blob, ranges, 2) != THUNDER_OK) break;
     } else if (equals(data, length, "open")) {
       if (writeBlob(c) != THUNDER_OK) break;
+    } else if (equals(data, length, "resolve")) {
+      if (resolveAndStream(c) != THUNDER_OK) break;
     } else if (equals(data, length, "end")) {
       thunder_connection_end(c, THUNDER_END_ERROR, "asked to end");
       break;

@@ -71,6 +71,19 @@ TEST(CApi, ProgramServesConnectionsOnThreadsAndExitsZeroWhenTheNodeCloses) {
   ::close(content);
   EXPECT_EQ(readLine(plain), "blob bytes");
 
+  ASSERT_TRUE(plain.send(ipc::Payload{bytesOf("resolve")}));
+  ipc::Received resolve = node.receive();
+  const auto& resolve_request = std::get<ipc::ResolveContentRequest>(resolve.message);
+  EXPECT_EQ(resolve_request.kind, ipc::ContentRefKind::kCid);
+  EXPECT_EQ(resolve_request.cid, "bafytest");
+  node.reply(ipc::ResolveContentReply{resolve_request.id, testing::keyOf(0x33), 4096});
+  EXPECT_EQ(readLine(plain), "size=4096\n");
+  ipc::Message raw = receiveData(plain);
+  ASSERT_TRUE(std::holds_alternative<ipc::StreamBlob>(raw));
+  EXPECT_EQ(std::get<ipc::StreamBlob>(raw).mode, ipc::StreamMode::kRaw);
+  EXPECT_EQ(std::get<ipc::StreamBlob>(raw).blob, testing::keyOf(0x33));
+  EXPECT_EQ(std::get<ipc::StreamBlob>(raw).ranges, (std::vector<ipc::ByteRange>{{0, 1}}));
+
   ASSERT_TRUE(http.send(ipc::Payload{bytesOf("end")}));
   ipc::End end;
   EXPECT_EQ(receiveUntilEnd(http, &end), "");

@@ -319,6 +319,57 @@ TEST(Service, MetricsAndReservedCalls) {
   EXPECT_EQ(fetched->error().code, ErrorCode::kUnavailable);
 }
 
+TEST(Service, ResolveCallsAndRawStreamBlob) {
+  FakeNode node;
+  auto service = makeService(node);
+  std::optional<Result<ResolvedContent>> by_blob, by_cid, missing, too_long;
+  service->onConnection([&](Connection& c) -> asio::awaitable<void> {
+    BlobId blob;
+    blob.mutableBytes()[0] = 0x11;
+    by_blob = co_await c.service().resolveBlob(blob);
+    by_cid = co_await c.service().resolveCid("bafkreigh2akiscaild");
+    missing = co_await c.service().resolveCid("QmMissing");
+    const std::string long_cid(kMaxCidText + 1, 'b');
+    too_long = co_await c.service().resolveCid(long_cid);  // refused before it is sent
+    if (*by_cid) (void)co_await c.streamBlob((*by_cid)->blob, ByteRange{3, 4}, StreamMode::kRaw);
+  });
+  ServiceThread thread(*service);
+  node.hello();
+  ipc::UnixChannel data = node.connect(plainHeader(4));
+  ipc::Received first = node.receive();
+  const auto& blob_request = std::get<ipc::ResolveContentRequest>(first.message);
+  EXPECT_EQ(blob_request.kind, ipc::ContentRefKind::kBlob);
+  EXPECT_EQ(blob_request.blob[0], 0x11);
+  node.reply(ipc::ResolveContentReply{blob_request.id, blob_request.blob, 77});
+  ipc::Received second = node.receive();
+  const auto& cid_request = std::get<ipc::ResolveContentRequest>(second.message);
+  EXPECT_EQ(cid_request.kind, ipc::ContentRefKind::kCid);
+  EXPECT_EQ(cid_request.cid, "bafkreigh2akiscaild");
+  node.reply(ipc::ResolveContentReply{cid_request.id, testing::keyOf(0x22), 9});
+  ipc::Received third = node.receive();
+  const auto& missing_request = std::get<ipc::ResolveContentRequest>(third.message);
+  node.reply(ipc::ErrorReply{missing_request.id, ErrorCode::kNotFound, "no such cid"});
+  ipc::Message stream = receiveData(data);
+  ASSERT_TRUE(std::holds_alternative<ipc::StreamBlob>(stream));
+  const auto& raw = std::get<ipc::StreamBlob>(stream);
+  EXPECT_EQ(raw.mode, ipc::StreamMode::kRaw);
+  EXPECT_EQ(raw.blob, testing::keyOf(0x22));
+  EXPECT_EQ(raw.ranges, (std::vector<ipc::ByteRange>{{3, 4}}));
+  EXPECT_EQ(receiveUntilEnd(data), "");
+  node.closeControl();
+  ASSERT_TRUE(thread.join());
+  ASSERT_TRUE(by_blob && by_cid && missing && too_long);
+  ASSERT_TRUE(*by_blob) << by_blob->error().message;
+  EXPECT_EQ((*by_blob)->size, 77u);
+  EXPECT_EQ((*by_blob)->blob.bytes()[0], 0x11);
+  ASSERT_TRUE(*by_cid) << by_cid->error().message;
+  EXPECT_EQ((*by_cid)->size, 9u);
+  ASSERT_FALSE(*missing);
+  EXPECT_EQ(missing->error().code, ErrorCode::kNotFound);
+  ASSERT_FALSE(*too_long);
+  EXPECT_EQ(too_long->error().code, ErrorCode::kInvalidArgument);
+}
+
 int memfdWith(std::string_view content) {
   const int fd = ::memfd_create("sdk-test", MFD_CLOEXEC);
   EXPECT_GE(fd, 0);

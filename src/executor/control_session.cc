@@ -39,6 +39,36 @@ Result<OpenedRange> openStoredRange(content::BlobStore& store,
   return OpenedRange{std::move(slice.fd), info.size, slice.offset, slice.length};
 }
 
+// Blocking: the blob named by `request` (itself, or the CID's through `resolver`), if the store
+// holds it complete.
+Result<ipc::ResolveContentReply> resolveStored(content::BlobStore& store,
+                                               const CidResolver& resolver,
+                                               const ipc::ResolveContentRequest& request) {
+  BlobId id{std::span<const uint8_t, 32>(request.blob)};
+  std::string named_by;
+  if (request.kind == ipc::ContentRefKind::kCid) {
+    if (!resolver) {
+      return fail(ErrorCode::kUnavailable,
+                  "this node has no IPFS store: cid {} cannot be resolved here", request.cid);
+    }
+    THUNDER_ASSIGN_OR_RETURN(id, resolver(request.cid));
+    named_by = fmt::format(" (the content of cid {})", request.cid);
+  }
+  auto info = store.stat(id);
+  if (!info && info.error().code == ErrorCode::kNotFound) {
+    return fail(ErrorCode::kNotFound, "blob {}{} is not stored on this node", id.hex(), named_by);
+  }
+  if (!info) return fail(info.error());
+  if (info->state != content::BlobState::kComplete) {
+    return fail(ErrorCode::kNotFound,
+                "blob {}{} is only partially stored on this node ({} of {} bytes verified)",
+                id.hex(), named_by, info->verified_bytes, info->size);
+  }
+  ipc::ResolveContentReply reply{request.id, {}, info->size};
+  std::copy(id.bytes().begin(), id.bytes().end(), reply.blob.begin());
+  return reply;
+}
+
 // Blocking: stores the scratch file's bytes (exactly `size` of them) as a blob.
 Result<BlobId> storeScratch(content::BlobStore& store, int scratch, uint64_t size) {
   if (::lseek(scratch, 0, SEEK_SET) != 0) return failErrno(errno, "rewinding a put-blob scratch");
@@ -235,6 +265,12 @@ void ControlSession::handle(ipc::Received received) {
       ++puts_;
       tasks_.spawn(putBlob(*put, std::move(received.fds.at(0))));
     }
+  } else if (auto* resolve = std::get_if<ipc::ResolveContentRequest>(&message)) {
+    if (context_.store == nullptr || context_.blocking_pool == nullptr) {
+      replyError(id, Error{ErrorCode::kUnavailable, "this node has no blob store"});
+      return;
+    }
+    tasks_.spawn(resolveContent(*resolve));
   } else if (std::get_if<ipc::FetchOriginRequest>(&message)) {
     replyError(id, Error{ErrorCode::kUnavailable, "fetch from origin is not available yet"});
   } else if (std::get_if<ipc::QueryBalanceRequest>(&message)) {
@@ -274,6 +310,21 @@ asio::awaitable<void> ControlSession::openBlob(ipc::OpenBlobRequest request) {
   }
   ipc::OpenBlobReply answer{request.id, opened->blob_size, opened->offset, opened->length};
   reply(std::move(answer), std::move(opened->fd));
+}
+
+asio::awaitable<void> ControlSession::resolveContent(ipc::ResolveContentRequest request) {
+  content::BlobStore* store = context_.store;
+  const CidResolver* resolver = &context_.resolve_cid;
+  const ipc::ResolveContentRequest* wanted = &request;
+  auto resolved = co_await io::offload(*context_.blocking_pool, [store, resolver, wanted]() {
+    return resolveStored(*store, *resolver, *wanted);
+  });
+  if (closing_) co_return;
+  if (!resolved) {
+    replyError(request.id, resolved.error());
+    co_return;
+  }
+  reply(std::move(*resolved));
 }
 
 asio::awaitable<void> ControlSession::putBlob(ipc::PutBlobRequest request, UniqueFd source) {

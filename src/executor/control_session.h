@@ -7,6 +7,8 @@
 //                 path); store work on the blocking pool
 //   PutBlob       exactly `size` bytes from the passed descriptor (bounded in size, time and
 //                 concurrency) into the store
+//   ResolveContent  a blob id → itself, a CID → the blob holding its content (through the
+//                 node's CidResolver hook), each answered only for a blob stored complete
 //   ProposeUsage  / Log / Metrics   handed to the ControlHost (the supervisor)
 //   FetchOrigin, QueryBalance       ErrorReply unavailable (reserved for later issues)
 //
@@ -28,6 +30,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -62,6 +65,12 @@ class ControlHost {
   virtual Result<void> recordMetrics(const std::vector<ipc::MetricSample>& samples) = 0;
 };
 
+// The node's IPFS index as the executor sees it: a CID's text form → the blob holding that
+// content. Called on the blocking pool (it may block, e.g. to assemble a file from its blocks).
+// Errors: kInvalidArgument (not a CID the node parses), kNotFound (not here, or a block of it is
+// missing), kUnavailable (the node has no IPFS store).
+using CidResolver = std::function<Result<BlobId>(std::string_view cid)>;
+
 // What the node offers a service (borrowed pointers must outlive the session).
 struct ControlContext {
   ServiceId service_id;
@@ -72,6 +81,7 @@ struct ControlContext {
   std::filesystem::path scratch_dir;  // put-blob scratch files (O_TMPFILE)
   SupervisorOptions options;
   Counter* requests_counter = nullptr;  // counts every request received, if set
+  CidResolver resolve_cid;              // empty: CID requests get ErrorReply unavailable
 };
 
 struct ControlEnd {
@@ -122,6 +132,7 @@ class ControlSession {
   void replyError(uint32_t id, const Error& error);
   void endWith(ControlEnd::Kind kind, std::string detail);
   boost::asio::awaitable<void> openBlob(ipc::OpenBlobRequest request);
+  boost::asio::awaitable<void> resolveContent(ipc::ResolveContentRequest request);
   boost::asio::awaitable<void> putBlob(ipc::PutBlobRequest request, UniqueFd source);
   boost::asio::awaitable<Result<BlobId>> storePut(uint64_t size, int source_fd);
   boost::asio::awaitable<Result<void>> copyPipe(int pipe, int scratch, uint64_t size);

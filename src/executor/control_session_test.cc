@@ -118,7 +118,7 @@ class ControlSessionTest : public ::testing::Test {
     service_.emplace(std::move(pair->second));
     ControlContext context{
         ServiceId{42},    node_key_, "0.1.0-test", store_.get(), &runtime_.blockingPool(),
-        dir_ / "scratch", options_,  nullptr};
+        dir_ / "scratch", options_,  nullptr,      resolve_cid_};
     std::promise<void> created;
     asio::post(runtime_.loop(0),
                [&, channel = std::make_shared<ipc::UnixChannel>(std::move(pair->first))]() mutable {
@@ -157,6 +157,7 @@ class ControlSessionTest : public ::testing::Test {
   PublicKey node_key_ = PublicKey(std::array<uint8_t, 32>{7, 7, 7});
   SupervisorOptions options_;
   FakeHost host_;
+  CidResolver resolve_cid_;  // set before start()
   std::unique_ptr<ControlSession> session_;
   std::future<ControlEnd> end_;
   std::optional<ipc::UnixChannel> service_;
@@ -305,6 +306,67 @@ TEST_F(ControlSessionTest, PutBlobBounds) {
   ASSERT_FALSE(socket);
   EXPECT_EQ(socket.error().code, ErrorCode::kInvalidArgument) << socket.error().message;
   EXPECT_TRUE(client_->call(ipc::NodeInfoRequest{}));
+}
+
+TEST_F(ControlSessionTest, ResolveContentAnswersForCompleteBlobsOnly) {
+  const auto bytes = pattern(40'000);
+  const BlobId id = putBlob(bytes);
+  const BlobId partial = *BlobId::fromHex(std::string(64, 'c'));
+  std::vector<std::string> asked;
+  // A fake IPFS index: one CID maps to the stored blob, one to a blob that is not here, one is
+  // missing a block, and anything else is not a CID.
+  resolve_cid_ = [&](std::string_view cid) -> Result<BlobId> {
+    asked.emplace_back(cid);
+    if (cid == "bafkstored") return id;
+    if (cid == "bafkelsewhere") return partial;
+    if (cid == "bafkmissing") return fail(ErrorCode::kNotFound, "block bafkx is not here");
+    return fail(ErrorCode::kInvalidArgument, "'{}' is not a CID", cid);
+  };
+  startAndGreet();
+  auto by_blob =
+      client_->call(ipc::ResolveContentRequest{0, ipc::ContentRefKind::kBlob, keyOf(id), {}});
+  ASSERT_TRUE(by_blob) << by_blob.error().message;
+  EXPECT_EQ(std::get<ipc::ResolveContentReply>(by_blob->message).blob, keyOf(id));
+  EXPECT_EQ(std::get<ipc::ResolveContentReply>(by_blob->message).size, bytes.size());
+
+  auto by_cid =
+      client_->call(ipc::ResolveContentRequest{0, ipc::ContentRefKind::kCid, {}, "bafkstored"});
+  ASSERT_TRUE(by_cid) << by_cid.error().message;
+  EXPECT_EQ(std::get<ipc::ResolveContentReply>(by_cid->message).blob, keyOf(id));
+  EXPECT_EQ(std::get<ipc::ResolveContentReply>(by_cid->message).size, bytes.size());
+
+  auto unknown =
+      client_->call(ipc::ResolveContentRequest{0, ipc::ContentRefKind::kBlob, keyOf(partial), {}});
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(unknown.error().message, "node: blob " + partial.hex() + " is not stored on this node");
+  auto elsewhere =
+      client_->call(ipc::ResolveContentRequest{0, ipc::ContentRefKind::kCid, {}, "bafkelsewhere"});
+  ASSERT_FALSE(elsewhere);
+  EXPECT_EQ(elsewhere.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(elsewhere.error().message.find("(the content of cid bafkelsewhere) is not stored"),
+            std::string::npos)
+      << elsewhere.error().message;
+  auto missing =
+      client_->call(ipc::ResolveContentRequest{0, ipc::ContentRefKind::kCid, {}, "bafkmissing"});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  auto garbage = client_->call(ipc::ResolveContentRequest{0, ipc::ContentRefKind::kCid, {}, "xyz"});
+  ASSERT_FALSE(garbage);
+  EXPECT_EQ(garbage.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(asked, (std::vector<std::string>{"bafkstored", "bafkelsewhere", "bafkmissing", "xyz"}));
+}
+
+TEST_F(ControlSessionTest, ResolveContentWithoutAnIpfsStoreIsUnavailableForCids) {
+  const BlobId id = putBlob(pattern(10));
+  startAndGreet();  // no resolver: the node has no IPFS store
+  auto cid =
+      client_->call(ipc::ResolveContentRequest{0, ipc::ContentRefKind::kCid, {}, "bafkstored"});
+  ASSERT_FALSE(cid);
+  EXPECT_EQ(cid.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(cid.error().message.find("no IPFS store"), std::string::npos) << cid.error().message;
+  EXPECT_TRUE(
+      client_->call(ipc::ResolveContentRequest{0, ipc::ContentRefKind::kBlob, keyOf(id), {}}));
 }
 
 TEST_F(ControlSessionTest, ReservedRequestsAreUnavailable) {

@@ -1,6 +1,7 @@
 #include "executor/executed_service.h"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
@@ -36,6 +37,50 @@ Result<std::unique_ptr<BlobStream>> openBlobStream(content::BlobStore& store, co
   THUNDER_ASSIGN_OR_RETURN(stream->source, content::StoredBlobSource::open(store, id));
   stream->encoder.emplace(*stream->source, ranges);
   return stream;
+}
+
+// A range of a blob's stored bytes being sent raw: `length` bytes left at `offset` of `fd`.
+struct RawSlice {
+  UniqueFd fd;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+// Blocking. kInvalidArgument if the range runs past the end of the blob (a raw range is sent
+// whole or not at all: an HTTP head announced its length); kNotFound if the blob, or a part of
+// the range, is not stored.
+Result<RawSlice> openRawRange(content::BlobStore& store, const BlobId& id,
+                              const ipc::ByteRange& range) {
+  auto info = store.stat(id);
+  if (!info && info.error().code == ErrorCode::kNotFound) {
+    return fail(ErrorCode::kNotFound, "blob {} is not stored on this node", id.hex());
+  }
+  if (!info) return fail(info.error());
+  if (range.offset > info->size || range.length > info->size - range.offset) {
+    return fail(ErrorCode::kInvalidArgument,
+                "StreamBlob raw range {}+{} runs past the end of blob {} ({} bytes)", range.offset,
+                range.length, id.hex(), info->size);
+  }
+  THUNDER_ASSIGN_OR_RETURN(content::BlobSlice slice,
+                           store.openRange(id, range.offset, range.length));
+  return RawSlice{std::move(slice.fd), slice.offset, slice.length};
+}
+
+// Blocking: the next up to kStreamReadBatch bytes of `slice`, advancing it.
+Result<std::vector<uint8_t>> readRawChunk(RawSlice& slice) {
+  std::vector<uint8_t> out(static_cast<size_t>(std::min<uint64_t>(slice.length, kStreamReadBatch)));
+  size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = ::pread(slice.fd.get(), out.data() + done, out.size() - done,
+                              static_cast<off_t>(slice.offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return failErrno(errno, "reading a stored blob");
+    if (n == 0) return fail(ErrorCode::kIoError, "a stored blob file ended early");
+    done += static_cast<size_t>(n);
+  }
+  slice.offset += out.size();
+  slice.length -= out.size();
+  return out;
 }
 
 std::string_view endReasonName(ipc::EndReason reason) {
@@ -100,15 +145,17 @@ Result<std::unique_ptr<ExecutedConnection>> ExecutedService::openConnection(
   if (auto body = ipc::encodeBody(header); !body) return fail(body.error());
   THUNDER_ASSIGN_OR_RETURN(AttachedConnection attached, host_.attach(info.client_pk, info.lane));
   header.connection_id = attached.connection_id;
-  return std::make_unique<ExecutedConnection>(host_, std::move(attached), std::move(header));
+  return std::make_unique<ExecutedConnection>(host_, std::move(attached), std::move(header),
+                                              info.resume_offset);
 }
 
 ExecutedConnection::ExecutedConnection(ServiceHost& host, AttachedConnection attached,
-                                       ipc::ConnectionHeader header)
+                                       ipc::ConnectionHeader header, uint64_t resume_offset)
     : host_(host),
       pending_channel_(std::move(attached.channel)),
       record_(std::move(attached.record)),
-      header_(std::move(header)) {}
+      header_(std::move(header)),
+      skip_(resume_offset) {}
 
 ExecutedConnection::~ExecutedConnection() {
   record_->setShutdownHook({});
@@ -277,19 +324,25 @@ asio::awaitable<void> ExecutedConnection::serviceToClient() {
     }
     if (auto* payload = std::get_if<ipc::Payload>(&received->message)) {
       if (payload->bytes.empty()) continue;
-      record_->addOut(payload->bytes.size());
       std::vector<uint8_t> bytes = std::move(payload->bytes);
-      if (!co_await state.io->send(std::move(bytes))) co_return;
+      const bool delivered = co_await deliver(std::move(bytes));
+      if (!delivered) co_return;
     } else if (auto* stream = std::get_if<ipc::StreamBlob>(&received->message)) {
-      if (!co_await streamBlob(*stream)) co_return;
+      const bool streamed = stream->mode == ipc::StreamMode::kRaw ? co_await streamRaw(*stream)
+                                                                  : co_await streamBlob(*stream);
+      if (!streamed) co_return;
     } else if (auto* end = std::get_if<ipc::End>(&received->message)) {
       state.service_ended = true;
       if (end->reason == ipc::EndReason::kNormal) {
         state.io->end(TerminationReason::kNormal,
                       end->message.empty() ? "service done" : end->message);
+      } else if (end->reason == ipc::EndReason::kError && !end->message.empty()) {
+        // The service's own words: its protocol's error vocabulary ("not_found: ...").
+        state.failSession(end->message);
       } else {
-        state.failSession(fmt::format("the service ended the connection ({}): {}",
-                                      endReasonName(end->reason), end->message));
+        state.failSession(fmt::format("the service ended the connection ({}){}{}",
+                                      endReasonName(end->reason), end->message.empty() ? "" : ": ",
+                                      end->message));
       }
       state.shut();  // after End nothing more is exchanged (ipc.md §4.4)
       co_return;
@@ -344,9 +397,61 @@ asio::awaitable<bool> ExecutedConnection::streamBlob(const ipc::StreamBlob& requ
       co_return false;
     }
     if (chunk->empty()) co_return true;
-    record_->addOut(chunk->size());
-    if (!co_await state.io->send(std::move(*chunk))) co_return false;
+    std::vector<uint8_t> bytes = std::move(*chunk);
+    const bool delivered = co_await deliver(std::move(bytes));
+    if (!delivered) co_return false;
   }
+}
+
+asio::awaitable<bool> ExecutedConnection::streamRaw(const ipc::StreamBlob& request) {
+  State& state = *state_;
+  content::BlobStore* store = host_.store();
+  asio::thread_pool* pool = host_.blockingPool();
+  if (store == nullptr || pool == nullptr) {
+    state.failSession("content by reference is not available on this node");
+    co_return false;
+  }
+  const BlobId id{std::span<const uint8_t, 32>(request.blob)};
+  for (const ipc::ByteRange& range : request.ranges) {
+    // One range at a time: a read-only view of its bytes (verified when they were stored).
+    const BlobId* wanted_id = &id;
+    const ipc::ByteRange* wanted = &range;
+    auto slice = co_await io::offload(*pool, [store, wanted_id, wanted]() -> Result<RawSlice> {
+      return openRawRange(*store, *wanted_id, *wanted);
+    });
+    if (!slice) {
+      const ErrorCode code = slice.error().code;
+      state.failSession(code == ErrorCode::kNotFound ? "not_found: " + slice.error().message
+                        : code == ErrorCode::kInvalidArgument
+                            ? "invalid_argument: " + slice.error().message
+                            : "io_error: " + slice.error().message);
+      co_return false;
+    }
+    RawSlice* piece = &*slice;
+    while (piece->length > 0) {
+      auto chunk = co_await io::offload(*pool, [piece]() { return readRawChunk(*piece); });
+      if (!chunk) {
+        state.failSession("io_error: " + chunk.error().message);
+        co_return false;
+      }
+      std::vector<uint8_t> bytes = std::move(*chunk);
+      const bool delivered = co_await deliver(std::move(bytes));
+      if (!delivered) co_return false;
+    }
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> ExecutedConnection::deliver(std::vector<uint8_t> bytes) {
+  if (skip_ > 0) {
+    const size_t drop = static_cast<size_t>(std::min<uint64_t>(skip_, bytes.size()));
+    skip_ -= drop;
+    bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(drop));
+    if (bytes.empty()) co_return true;
+  }
+  record_->addOut(bytes.size());
+  auto sent = co_await state_->io->send(std::move(bytes));
+  co_return sent.has_value();
 }
 
 }  // namespace thunder::executor

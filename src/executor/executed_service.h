@@ -12,9 +12,19 @@
 //           reference), End ↔ session termination in both directions. The service's accepted
 //           ProposeUsage (compute ms) for the connection goes to SessionIo::proposeUsage with
 //           the connection's cumulative total: the client may sign a compute DACK for it.
+//           StreamBlob mode raw sends the ranges' bytes themselves (read from the store, for
+//           HTTP bodies) instead of their verified range stream.
 //
-// A service that dies, closes the channel without End, breaks the protocol or stalls ends the
-// session with service_error; it never makes the session hang. Because every connection has its
+// A resumed lane (ConnectionInfo::resume_offset > 0) reaches the service as a new connection;
+// the node drops the first resume_offset bytes of what the service sends (the client
+// acknowledged them on the dropped connection), so a service whose answer is determined by the
+// request — like a content service answering the repeated request — continues exactly where the
+// dropped connection stopped (docs/protocol/ipc.md §4.5).
+//
+// A service that sends End error ends the session with service_error and the End's message as
+// the Termination message (the service's own error vocabulary, e.g. "not_found: …"). A service
+// that dies, closes the channel without End, breaks the protocol or stalls ends the session with
+// service_error too; it never makes the session hang. Because every connection has its
 // own socket, a service can only ever answer the connection whose channel it writes to.
 //
 // Threads: open() is thread-safe (any loop); an ExecutedConnection runs on its session's loop.
@@ -57,7 +67,9 @@ class ExecutedService final : public handshake::SessionService {
 
 class ExecutedConnection final : public handshake::ServiceConnection {
  public:
-  ExecutedConnection(ServiceHost& host, AttachedConnection attached, ipc::ConnectionHeader header);
+  // `resume_offset`: output bytes to drop (see the file comment).
+  ExecutedConnection(ServiceHost& host, AttachedConnection attached, ipc::ConnectionHeader header,
+                     uint64_t resume_offset = 0);
   ~ExecutedConnection() override;
 
   boost::asio::awaitable<void> run(handshake::SessionIo& io) override;
@@ -72,6 +84,10 @@ class ExecutedConnection final : public handshake::ServiceConnection {
   boost::asio::awaitable<void> clientToService();
   boost::asio::awaitable<void> serviceToClient();
   boost::asio::awaitable<bool> streamBlob(const ipc::StreamBlob& request);
+  boost::asio::awaitable<bool> streamRaw(const ipc::StreamBlob& request);
+  // Sends service output to the client, minus the bytes a resumed lane skips; false once the
+  // session is over.
+  boost::asio::awaitable<bool> deliver(std::vector<uint8_t> bytes);
   boost::asio::awaitable<Result<void>> sendWithDeadline(ipc::Message message);
 
   ServiceHost& host_;
@@ -80,6 +96,7 @@ class ExecutedConnection final : public handshake::ServiceConnection {
   ipc::ConnectionHeader header_;
   std::optional<ipc::AsyncChannel> channel_;
   std::shared_ptr<State> state_;
+  uint64_t skip_;  // output bytes still to drop on a resumed lane
 };
 
 }  // namespace thunder::executor

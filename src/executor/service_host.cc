@@ -224,7 +224,7 @@ asio::awaitable<void> ServiceHost::runInstance() {
   }
   ControlContext control_context{spec_.id,       context_.node_key,      context_.node_version,
                                  context_.store, context_.blocking_pool, context_.work_dir / "tmp",
-                                 options_,       &metrics_->requests};
+                                 options_,       &metrics_->requests,    context_.resolve_cid};
   instance.control = std::make_unique<ControlSession>(context_.executor, std::move(*channel),
                                                       std::move(control_context),
                                                       static_cast<ControlHost&>(*this));

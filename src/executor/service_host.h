@@ -55,6 +55,9 @@ struct ServiceHostContext {
   // A private folder of the node for this service: bin/ (materialised programs), tmp/ (put-blob
   // scratch files).
   std::filesystem::path work_dir;
+  // The node's CID → blob mapping for ResolveContent (control_session.h); empty: CIDs are
+  // answered unavailable. Must stay callable while the host runs (from the blocking pool).
+  CidResolver resolve_cid;
 };
 
 // Usage counters of one client connection, shared by the connection (its loop) and the host.

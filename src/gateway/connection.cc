@@ -16,9 +16,9 @@
 #include "content/file_util.h"
 #include "gateway/blob_route.h"
 #include "gateway/ipfs_route.h"
-#include "gateway/service_route.h"
 #include "gateway/log_limit.h"
 #include "gateway/request_target.h"
+#include "gateway/service_route.h"
 
 namespace thunder::gateway {
 
@@ -597,7 +597,14 @@ asio::awaitable<void> Connection::serve() {
     phase_ = Phase::kBusy;
     describeRequest();
     response_.reset();
-    setDeadline(state_->options.send_timeout);
+    // Routes that wait for a backend (a service, an origin) get its own timeout and a margin,
+    // so that they can still answer 504 themselves before the connection's deadline cuts them.
+    const bool waits_for_backend =
+        isServiceRoute(request_.path) || isOriginRoute(request_.path) || isIpfsRoute(request_.path);
+    setDeadline(waits_for_backend
+                    ? std::max(state_->options.send_timeout,
+                               state_->options.service_timeout + std::chrono::seconds(5))
+                    : state_->options.send_timeout);
     co_await dispatch();
     if (timed_out_ || cancelled_) co_return;
     const bool keep_alive = keep_alive_ && body_complete_ &&

@@ -10,7 +10,6 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/fields.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -112,8 +111,8 @@ class Response {
   }
   StreamBody* stream() { return stream_.get(); }
   uint64_t contentLength() const { return content_length_; }
-  // Whether the status carries no Content-Length (304).
-  bool bodyless() const { return status_ == 304 || status_ < 200; }
+  // Whether the status carries no body and no Content-Length (1xx, 204, 304).
+  bool bodyless() const { return status_ == 304 || status_ == 204 || status_ < 200; }
 
   // A complete error answer: status, "text/plain" body `message` + "\n", Cache-Control: no-store.
   // Replaces everything set before (but closeAfter()); add further fields after it.

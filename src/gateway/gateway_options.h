@@ -7,14 +7,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+
+#include "base/strong_types.h"
 
 namespace thunder::content::ipfs {
 class IpfsStore;
 }
 namespace thunder::fetcher {
 class Fetcher;
-}
+class IpfsOrigin;
+}  // namespace thunder::fetcher
 
 namespace thunder::gateway {
 
@@ -23,9 +27,10 @@ class ServiceRouter;  // gateway/service_route.h
 // What the gateway serves besides the blob store; each is borrowed (owned by the node and
 // outliving the server) and optional: a null backend turns its routes into a precise 404/503.
 struct GatewayBackends {
-  content::ipfs::IpfsStore* ipfs = nullptr;  // /ipfs/…, /routing/v1/…
-  ServiceRouter* services = nullptr;         // /services/<id>/…
-  fetcher::Fetcher* fetcher = nullptr;       // /origin/<name>/…
+  content::ipfs::IpfsStore* ipfs = nullptr;    // /ipfs/…, /routing/v1/…
+  ServiceRouter* services = nullptr;           // /services/<id>/…
+  fetcher::Fetcher* fetcher = nullptr;         // /origin/<name>/…
+  fetcher::IpfsOrigin* ipfs_origin = nullptr;  // CIDs missing from `ipfs`, from IPFS gateways
 };
 
 struct GatewayOptions {
@@ -53,6 +58,10 @@ struct GatewayOptions {
   std::chrono::milliseconds send_timeout{30'000};
   // stop() lets requests in progress finish for up to this long, then cuts them.
   std::chrono::milliseconds stop_grace{2'000};
+  // /services/<id>/…: once the request body is forwarded, the service must send its response
+  // head within this time (else 504), and it may not pause longer than this inside its response
+  // body (else the response is cut).
+  std::chrono::milliseconds service_timeout{30'000};
 
   // Open complete blobs (fd, size, sniffed type) kept per event loop, so that hot blobs are
   // served without touching the store's index. 0 disables the cache.
@@ -66,6 +75,11 @@ struct GatewayOptions {
 
   // The Server header.
   std::string server_name = "thunder";
+
+  // The node's Ed25519 public key. GET /routing/v1/providers/<cid> names this gateway by the
+  // libp2p peer id of this key ("12D3KooW…"); unset, by a peer id derived from the bound
+  // address instead (stable for a fixed listen address, but not a key anyone holds).
+  std::optional<PublicKey> node_key;
 };
 
 }  // namespace thunder::gateway

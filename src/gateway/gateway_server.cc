@@ -130,8 +130,7 @@ Result<std::unique_ptr<GatewayServer>> GatewayServer::start(io::Runtime& runtime
                                                             GatewayBackends backends) {
   THUNDER_ASSIGN_OR_RETURN(const tcp::endpoint endpoint, net::parseEndpoint(options.listen));
   std::signal(SIGPIPE, SIG_IGN);  // sendfile(2) has no MSG_NOSIGNAL
-  auto state = std::make_shared<ServerState>(runtime, store, std::move(options), backends,
-                                             metrics);
+  auto state = std::make_shared<ServerState>(runtime, store, std::move(options), backends, metrics);
   THUNDER_TRY(net::bindAndListen(state->acceptor, endpoint));
   boost::system::error_code ec;
   state->local = state->acceptor.local_endpoint(ec);

@@ -1,8 +1,13 @@
-// The IPFS routes of the gateway (internal to the gateway module; docs/gateway.md "IPFS"):
-//   GET|HEAD /ipfs/<cid>[/<path>]      Trustless Gateway (raw blocks, CARs) and UnixFS files and
-//                                      directories for browsers, from ServerState::backends.ipfs
-//   GET|HEAD /routing/v1/providers/<cid>  Delegated Routing V1: this gateway as the provider
-// Run on the connection's loop; store work goes to the runtime's blocking pool.
+// The IPFS routes of the gateway (internal to the gateway module; docs/gateway.md "IPFS" and
+// "Delegated routing"):
+//   GET|HEAD /ipfs/<cid>[/<path>]      Trustless Gateway (raw blocks, CAR streams) and, for
+//                                      browsers, UnixFS files and directories
+//                                      (ipfs_unixfs_route.h), from ServerState::backends.ipfs
+//   GET|HEAD /routing/v1/providers/<cid>  Delegated Routing V1: this gateway as the provider of
+//                                      the blocks it stores (implemented in delegated_routing.cc)
+// Without backends.ipfs both answer 404. Run on the connection's loop; IpfsStore work goes to
+// the runtime's blocking pool. The references must stay valid until the coroutine ends (the
+// connection awaits it directly).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

@@ -76,7 +76,17 @@ class ContentConnection final : public ServiceConnection {
     auto request = parseContentRequest(*bytes);
     auto ranges = request ? rangesOf(*request) : tl::unexpected(request.error());
     if (!ranges) {
-      io.end(TerminationReason::kServiceError, "bad_request: " + ranges.error().message);
+      const std::string& why = ranges.error().message;  // the parser's start "bad_request: "
+      io.end(TerminationReason::kServiceError,
+             why.starts_with("bad_request: ") ? why : "bad_request: " + why);
+      co_return;
+    }
+    if (!request->cid.empty()) {
+      io.end(TerminationReason::kServiceError,
+             fmt::format("not_found: cid {}: the node's built-in content service serves blob ids "
+                         "only (CIDs are served when thunder-service-cdn runs as service 0, "
+                         "docs/services.md)",
+                         request->cid));
       co_return;
     }
     const BlobId id = request->id;
@@ -140,8 +150,12 @@ Result<std::unique_ptr<ServiceConnection>> ContentService::open(const Connection
 
 Result<void> addBuiltinServices(SessionServices& services, content::BlobStore& store,
                                 boost::asio::thread_pool& blocking_pool) {
-  THUNDER_TRY(services.add(std::make_unique<EchoService>()));
-  THUNDER_TRY(services.add(std::make_unique<ContentService>(store, blocking_pool)));
+  if (!services.hasService(kEchoServiceId)) {
+    THUNDER_TRY(services.add(std::make_unique<EchoService>()));
+  }
+  if (!services.hasService(kContentServiceId)) {
+    THUNDER_TRY(services.add(std::make_unique<ContentService>(store, blocking_pool)));
+  }
   return {};
 }
 

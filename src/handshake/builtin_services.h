@@ -41,7 +41,8 @@ class ContentService final : public SessionService {
   boost::asio::thread_pool& pool_;
 };
 
-// Adds EchoService and ContentService to `services`. kAlreadyExists if an id is taken.
+// Adds EchoService and ContentService to `services`, each unless its id is taken already (a
+// node that runs another service under id 0, e.g. thunder-service-cdn, keeps it).
 Result<void> addBuiltinServices(SessionServices& services, content::BlobStore& store,
                                 boost::asio::thread_pool& blocking_pool);
 

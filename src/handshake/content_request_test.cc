@@ -72,6 +72,46 @@ TEST(ContentRequestTest, RejectsBadRequests) {
   EXPECT_NE(r.error().message.find("1025"), std::string::npos) << r.error().message;
 }
 
+TEST(ContentRequestTest, CidFormRoundTripsAndIsChecked) {
+  ContentRequest by_cid{
+      BlobId{}, {{0, 100}}, "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"};
+  auto bytes = encodeContentRequest(by_cid);
+  ASSERT_EQ(bytes.size(), 36u + 16 + 2 + by_cid.cid.size());
+  EXPECT_EQ(bytes[0], 0);
+  EXPECT_EQ(bytes[52], by_cid.cid.size());  // cid_length, little-endian
+  EXPECT_EQ(bytes[53], 0);
+  EXPECT_EQ(bytes[54], 'b');
+  auto parsed = parseContentRequest(bytes);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(*parsed, by_cid);
+  ContentRequest whole{BlobId{}, {}, "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"};
+  parsed = parseContentRequest(encodeContentRequest(whole));
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(*parsed, whole);
+
+  auto expectBad = [](std::vector<uint8_t> b, std::string_view needle) {
+    auto r = parseContentRequest(b);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, ErrorCode::kCorruption);
+    EXPECT_TRUE(r.error().message.starts_with("bad_request: ")) << r.error().message;
+    EXPECT_NE(r.error().message.find(needle), std::string::npos) << r.error().message;
+  };
+  // A zero blob id without a CID (the old form's length), a truncated CID, a trailing byte, an
+  // empty CID, a CID that is not text.
+  expectBad(std::vector<uint8_t>(36, 0), "at least 38");
+  auto truncated = encodeContentRequest(whole);
+  truncated.pop_back();
+  expectBad(truncated, "a 46-byte CID has 84");
+  auto trailing = encodeContentRequest(whole);
+  trailing.push_back('x');
+  expectBad(trailing, "a 46-byte CID");
+  std::vector<uint8_t> empty_cid(36 + 2, 0);
+  expectBad(empty_cid, "a CID of 0 bytes");
+  auto binary = encodeContentRequest(whole);
+  binary.back() = 0x01;
+  expectBad(binary, "printable ASCII");
+}
+
 TEST(ContentRequestTest, CommitmentSpansRequestedRanges) {
   auto c = contentCommitment({idOf(3), {{100, 200}, {10, 20}}}, 0);
   EXPECT_EQ(c.kind, CommitmentKind::kContentRange);

@@ -126,6 +126,20 @@ void put(WireWriter& w, const End& m) {
 void put(WireWriter& w, const DataChannel& m) {
   w.u64(m.connection_id);
 }
+void put(WireWriter& w, const ResolveContentRequest& m) {
+  w.u32(m.id);
+  w.u8(static_cast<uint8_t>(m.kind));
+  if (m.kind == ContentRefKind::kBlob) {
+    put(w, m.blob);
+  } else {
+    w.str16(m.cid);
+  }
+}
+void put(WireWriter& w, const ResolveContentReply& m) {
+  w.u32(m.id);
+  put(w, m.blob);
+  w.u64(m.size);
+}
 
 // ---- Decoding: fields in order; limits and enums are checked by validate() afterwards. ----
 
@@ -323,6 +337,27 @@ Result<Message> parse(MessageType type, WireReader& r) {
     case MessageType::kDataChannel: {
       DataChannel m;
       THUNDER_ASSIGN_OR_RETURN(m.connection_id, r.u64("connection id"));
+      return m;
+    }
+    case MessageType::kResolveContentRequest: {
+      ResolveContentRequest m;
+      THUNDER_ASSIGN_OR_RETURN(m.id, r.u32("id"));
+      THUNDER_ASSIGN_OR_RETURN(const uint8_t kind, r.u8("kind"));
+      m.kind = static_cast<ContentRefKind>(kind);
+      if (m.kind == ContentRefKind::kBlob) {
+        THUNDER_TRY(get(r, m.blob, "blob"));
+      } else if (m.kind == ContentRefKind::kCid) {
+        THUNDER_ASSIGN_OR_RETURN(m.cid, r.str16("cid", kMaxCidText));
+      } else {
+        return fail(ErrorCode::kCorruption, "resolve_content_request: unknown kind {}", kind);
+      }
+      return m;
+    }
+    case MessageType::kResolveContentReply: {
+      ResolveContentReply m;
+      THUNDER_ASSIGN_OR_RETURN(m.id, r.u32("id"));
+      THUNDER_TRY(get(r, m.blob, "blob"));
+      THUNDER_ASSIGN_OR_RETURN(m.size, r.u64("size"));
       return m;
     }
   }

@@ -147,6 +147,26 @@ TEST(IpcCodec, RejectsFieldsAboveTheirLimits) {
   for (int i = 0; i < 16; ++i) huge.http->headers.push_back({"x", std::string(8000, 'v')});
   expectRejected(huge, "exceeds the limit of 65536");
   expectRejected(ProposeUsageRequest{1, 1, static_cast<Commodity>(9), 1}, "commodity");
+  expectRejected(ResolveContentRequest{1, ContentRefKind::kCid, {}, ""}, "cid of 0 bytes");
+  expectRejected(
+      ResolveContentRequest{1, ContentRefKind::kCid, {}, std::string(kMaxCidText + 1, 'b')},
+      "cid of 257 bytes");
+  expectRejected(ResolveContentRequest{1, ContentRefKind::kCid, {}, "bafy kr"}, "printable ASCII");
+  expectRejected(ResolveContentRequest{1, ContentRefKind::kBlob, {}, "bafy"}, "carries no cid");
+  expectRejected(ResolveContentRequest{1, ContentRefKind::kCid, testing::keyOf(1), "bafy"},
+                 "carries no blob id");
+}
+
+TEST(IpcCodec, ResolveContentRequestLayoutDependsOnItsKind) {
+  const auto blob = frameOf(ResolveContentRequest{9, ContentRefKind::kBlob, testing::keyOf(0), ""});
+  ASSERT_EQ(blob.size(), kFrameHeaderSize + 4 + 1 + 32);
+  EXPECT_EQ(blob[kFrameHeaderSize + 4], 1);
+  EXPECT_EQ(blob[kFrameHeaderSize + 5 + 31], 31);
+  const auto cid = frameOf(ResolveContentRequest{9, ContentRefKind::kCid, {}, "Qm"});
+  ASSERT_EQ(cid.size(), kFrameHeaderSize + 4 + 1 + 2 + 2);
+  EXPECT_EQ(cid[kFrameHeaderSize + 4], 2);
+  EXPECT_EQ(cid[kFrameHeaderSize + 5], 2);  // str16 length, little-endian
+  EXPECT_EQ(cid.back(), 'm');
 }
 
 TEST(IpcCodec, RejectsUnknownEnumValuesOnTheWire) {
@@ -160,7 +180,8 @@ TEST(IpcCodec, RejectsUnknownEnumValuesOnTheWire) {
   corrupt(ProposeUsageRequest{1, 2, Commodity::kComputeMs, 3}, 12, 0, "unknown commodity 0");
   corrupt(LogRequest{1, LogLevel::kInfo, "x"}, 4, 5, "unknown level 5");
   corrupt(ErrorReply{1, ErrorCode::kInternal, ""}, 4, 12, "unknown error code 12");
-  corrupt(StreamBlob{{}, StreamMode::kVerified, {{0, 1}}}, 32, 2, "unknown mode 2");
+  corrupt(StreamBlob{{}, StreamMode::kVerified, {{0, 1}}}, 32, 3, "unknown mode 3");
+  corrupt(ResolveContentRequest{1, ContentRefKind::kBlob, {}, ""}, 4, 3, "unknown kind 3");
   corrupt(End{EndReason::kNormal, ""}, 0, 4, "unknown reason 4");
   corrupt(ConnectionHeader{1, {}, 1, 0, "t", std::nullopt}, 8 + 32 + 4 + 4 + 2, 2, "has_http is 2");
   corrupt(MetricsRequest{1, {{"a", MetricKind::kGauge, 1}}}, 4 + 1 + 2, 3, "unknown metric kind");
@@ -220,6 +241,15 @@ TEST(IpcCodec, DocumentedExamples) {
   EXPECT_EQ(hexOf(Payload{{1, 2, 3, 4, 5}}), "3100050000000102030405");
   EXPECT_EQ(hexOf(End{EndReason::kNormal, ""}), "33000400000000000000");
   EXPECT_EQ(hexOf(DataChannel{17}), "2001080000001100000000000000");
+  EXPECT_EQ(hexOf(ResolveContentRequest{5, ContentRefKind::kCid, {}, "bafk"}),
+            "21000b00000005000000020400"
+            "6261666b");
+  EXPECT_EQ(hexOf(StreamBlob{{}, StreamMode::kRaw, {{16, 100}}}),
+            "320032000000"
+            "0000000000000000000000000000000000000000000000000000000000000000"
+            "0201"
+            "1000000000000000"
+            "6400000000000000");
 }
 
 }  // namespace

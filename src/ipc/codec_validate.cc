@@ -139,7 +139,7 @@ Result<void> check(const Payload& m) {
 }
 
 Result<void> check(const StreamBlob& m) {
-  if (m.mode != StreamMode::kVerified) {
+  if (m.mode != StreamMode::kVerified && m.mode != StreamMode::kRaw) {
     return fail(ErrorCode::kInvalidArgument, "stream_blob: unknown mode {}",
                 static_cast<int>(m.mode));
   }
@@ -156,6 +156,31 @@ Result<void> check(const End& m) {
     return fail(ErrorCode::kInvalidArgument, "end: unknown reason {}", static_cast<int>(m.reason));
   }
   return checkLength("end", "message", m.message.size(), 0, kMaxErrorMessage);
+}
+
+Result<void> check(const ResolveContentRequest& m) {
+  constexpr std::string_view kType = "resolve_content_request";
+  if (m.kind == ContentRefKind::kBlob) {
+    if (!m.cid.empty()) {
+      return fail(ErrorCode::kInvalidArgument, "{}: a blob reference carries no cid", kType);
+    }
+    return {};
+  }
+  if (m.kind != ContentRefKind::kCid) {
+    return fail(ErrorCode::kInvalidArgument, "{}: unknown kind {}", kType,
+                static_cast<int>(m.kind));
+  }
+  if (std::any_of(m.blob.begin(), m.blob.end(), [](uint8_t b) { return b != 0; })) {
+    return fail(ErrorCode::kInvalidArgument, "{}: a cid reference carries no blob id", kType);
+  }
+  THUNDER_TRY(checkLength(kType, "cid", m.cid.size(), 1, kMaxCidText));
+  if (!std::all_of(m.cid.begin(), m.cid.end(), [](char c) { return c > ' ' && c < 0x7f; })) {
+    return fail(ErrorCode::kInvalidArgument,
+                "{}: the cid has characters outside printable ASCII (a CID's text form is "
+                "multibase text)",
+                kType);
+  }
+  return {};
 }
 
 template <typename T>

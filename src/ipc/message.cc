@@ -34,6 +34,10 @@ constexpr TypeInfo kTypes[] = {
     {MessageType::kAckReply, "ack_reply", MessageRole::kReply, 0, true, false},
     {MessageType::kErrorReply, "error_reply", MessageRole::kReply, 0, true, false},
     {MessageType::kDataChannel, "data_channel", MessageRole::kNotice, 1, true, false},
+    {MessageType::kResolveContentRequest, "resolve_content_request", MessageRole::kRequest, 0, true,
+     false},
+    {MessageType::kResolveContentReply, "resolve_content_reply", MessageRole::kReply, 0, true,
+     false},
     {MessageType::kConnectionHeader, "connection_header", MessageRole::kData, 0, false, true},
     {MessageType::kPayload, "payload", MessageRole::kData, 0, false, true},
     {MessageType::kStreamBlob, "stream_blob", MessageRole::kData, 0, false, true},
@@ -77,6 +81,8 @@ constexpr MessageType kVariantTypes[] = {
     MessageType::kStreamBlob,
     MessageType::kEnd,
     MessageType::kDataChannel,
+    MessageType::kResolveContentRequest,
+    MessageType::kResolveContentReply,
 };
 static_assert(std::size(kVariantTypes) == std::variant_size_v<Message>);
 

@@ -41,6 +41,7 @@ inline constexpr size_t kMaxHttpHeaders = 128;
 inline constexpr size_t kMaxHttpHeaderName = 255;
 inline constexpr size_t kMaxHttpHeaderValue = 8192;
 inline constexpr size_t kMaxStreamRanges = 64;
+inline constexpr size_t kMaxCidText = 256;  // ResolveContentRequest::cid
 inline constexpr size_t kMaxFdsPerFrame = 1;
 inline constexpr uint64_t kToEnd = UINT64_MAX;  // OpenBlobRequest::length: up to the blob's end
 
@@ -65,6 +66,8 @@ enum class MessageType : uint8_t {
   kAckReply = 0x1d,
   kErrorReply = 0x1e,
   kDataChannel = 0x20,  // node → service: a new client connection's data channel (carries 1 fd)
+  kResolveContentRequest = 0x21,  // a blob id or CID → the stored blob holding that content
+  kResolveContentReply = 0x22,
   // Data channel.
   kConnectionHeader = 0x30,  // node → service, once, right after Hello
   kPayload = 0x31,           // both ways
@@ -132,6 +135,28 @@ struct FetchOriginReply {
   Key32 blob{};
   uint64_t size = 0;
   friend bool operator==(const FetchOriginReply&, const FetchOriginReply&) = default;
+};
+
+// What a ResolveContentRequest names content by.
+enum class ContentRefKind : uint8_t { kBlob = 1, kCid = 2 };
+
+// "Which stored blob holds this content, and how large is it?" A blob id resolves to itself when
+// the node stores it complete; a CID (text form, CIDv0 or CIDv1 in any multibase the node
+// parses) through the node's IPFS index. Exactly the field of `kind` is set: the other stays
+// empty (all-zero blob, empty cid), so one request has one encoding.
+struct ResolveContentRequest {
+  uint32_t id = 0;
+  ContentRefKind kind = ContentRefKind::kBlob;
+  Key32 blob{};     // kind kBlob
+  std::string cid;  // kind kCid: 1..kMaxCidText bytes of printable ASCII
+  friend bool operator==(const ResolveContentRequest&, const ResolveContentRequest&) = default;
+};
+// The blob is stored complete on the node (StreamBlob can send any range of it).
+struct ResolveContentReply {
+  uint32_t id = 0;
+  Key32 blob{};
+  uint64_t size = 0;
+  friend bool operator==(const ResolveContentReply&, const ResolveContentReply&) = default;
 };
 
 // Same codes as handshake/dack.h Commodity.
@@ -224,8 +249,11 @@ struct ByteRange {
   uint64_t length = 0;  // >= 1; offset + length does not overflow
   friend bool operator==(const ByteRange&, const ByteRange&) = default;
 };
-enum class StreamMode : uint8_t { kVerified = 1 };
-// "Stream blob X, ranges R, verified": the node sends those bytes to the client itself.
+// kVerified: the verified range stream of the ranges (docs/formats/verified-stream.md), for
+// clients that verify. kRaw: the bytes of the ranges themselves, in order (HTTP bodies), read
+// from the store, which verified them when they were stored.
+enum class StreamMode : uint8_t { kVerified = 1, kRaw = 2 };
+// "Stream blob X, ranges R": the node sends those bytes to the client itself.
 struct StreamBlob {
   Key32 blob{};
   StreamMode mode = StreamMode::kVerified;
@@ -248,11 +276,12 @@ struct DataChannel {
   friend bool operator==(const DataChannel&, const DataChannel&) = default;
 };
 
-using Message = std::variant<Hello, NodeInfoRequest, NodeInfoReply, OpenBlobRequest, OpenBlobReply,
-                             PutBlobRequest, PutBlobReply, FetchOriginRequest, FetchOriginReply,
-                             ProposeUsageRequest, QueryBalanceRequest, QueryBalanceReply,
-                             LogRequest, MetricsRequest, AckReply, ErrorReply, ConnectionHeader,
-                             Payload, StreamBlob, End, DataChannel>;
+using Message =
+    std::variant<Hello, NodeInfoRequest, NodeInfoReply, OpenBlobRequest, OpenBlobReply,
+                 PutBlobRequest, PutBlobReply, FetchOriginRequest, FetchOriginReply,
+                 ProposeUsageRequest, QueryBalanceRequest, QueryBalanceReply, LogRequest,
+                 MetricsRequest, AckReply, ErrorReply, ConnectionHeader, Payload, StreamBlob, End,
+                 DataChannel, ResolveContentRequest, ResolveContentReply>;
 
 // kNotice: a control message from the node that answers no request (DataChannel).
 enum class MessageRole : uint8_t { kHello, kRequest, kReply, kData, kNotice };

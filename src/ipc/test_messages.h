@@ -45,9 +45,13 @@ inline std::vector<Message> sampleMessages() {
       Payload{{1, 2, 3, 4, 5}},
       Payload{},
       StreamBlob{keyOf(7), StreamMode::kVerified, {{0, 1024}, {4096, 10}}},
+      StreamBlob{keyOf(7), StreamMode::kRaw, {{5, 6}}},
       End{EndReason::kNormal, ""},
       End{EndReason::kError, "handler failed"},
       DataChannel{17},
+      ResolveContentRequest{13, ContentRefKind::kBlob, keyOf(8), ""},
+      ResolveContentRequest{14, ContentRefKind::kCid, {}, "bafkreigh2akiscaildc"},
+      ResolveContentReply{13, keyOf(8), 123456789},
   };
 }
 

@@ -12,7 +12,7 @@
 namespace thunder::node {
 namespace {
 
-enum class KeyType { kString, kInteger, kBoolean };
+enum class KeyType { kString, kInteger, kBoolean, kStringList };
 
 // One configuration key: where it lives, what it means, and how it maps onto NodeOptions.
 struct ConfigKey {
@@ -29,6 +29,46 @@ std::string quoted(const std::string& s) {
   out << toml::value<std::string>(s);
   return out.str();
 }
+
+std::string quotedList(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + quoted(items[i]);
+  return out + "]";
+}
+
+std::vector<std::string> stringList(const toml::node& value) {
+  std::vector<std::string> out;
+  for (const auto& item : *value.as_array()) out.push_back(*item.value<std::string>());
+  return out;
+}
+
+bool isStringList(const toml::node& value) {
+  const toml::array* array = value.as_array();
+  if (array == nullptr) return false;
+  for (const auto& item : *array) {
+    if (!item.is_string()) return false;
+  }
+  return true;
+}
+
+// An integer key in milliseconds of a std::chrono::milliseconds member.
+#define THUNDER_MS_KEY(SECTION, NAME, COMMENT, MEMBER)                         \
+  ConfigKey {                                                                  \
+    SECTION, NAME, COMMENT, KeyType::kInteger,                                 \
+        [](const NodeOptions& o) { return std::to_string(o.MEMBER.count()); }, \
+        [](NodeOptions& o, const toml::node& v) {                              \
+          o.MEMBER = std::chrono::milliseconds(*v.value<int64_t>());           \
+        }                                                                      \
+  }
+// An integer key of an unsigned member.
+#define THUNDER_COUNT_KEY(SECTION, NAME, COMMENT, MEMBER)                  \
+  ConfigKey {                                                              \
+    SECTION, NAME, COMMENT, KeyType::kInteger,                             \
+        [](const NodeOptions& o) { return std::to_string(o.MEMBER); },     \
+        [](NodeOptions& o, const toml::node& v) {                          \
+          o.MEMBER = static_cast<decltype(o.MEMBER)>(*v.value<int64_t>()); \
+        }                                                                  \
+  }
 
 const std::vector<ConfigKey>& configKeys() {
   static const std::vector<ConfigKey> keys = {
@@ -179,6 +219,45 @@ const std::vector<ConfigKey>& configKeys() {
        [](NodeOptions& o, const toml::node& v) {
          o.sessions.max_handshakes_per_ip = static_cast<size_t>(*v.value<int64_t>());
        }},
+      THUNDER_MS_KEY("gateway", "service_timeout_ms",
+                     "How long /services/<id>/ waits for a service's answer head (then 504).",
+                     gateway.service_timeout),
+      {"ipfs", "gateways",
+       "IPFS trustless gateways (base URLs) that CIDs missing here are fetched from, in order, "
+       "each block verified. Empty: serve only what was imported.",
+       KeyType::kStringList, [](const NodeOptions& o) { return quotedList(o.ipfs_gateways); },
+       [](NodeOptions& o, const toml::node& v) { o.ipfs_gateways = stringList(v); }},
+      THUNDER_MS_KEY("fetcher", "connect_timeout_ms",
+                     "Origin requests: resolve + connect + TLS handshake within this.",
+                     fetcher.connect_timeout),
+      THUNDER_MS_KEY("fetcher", "header_timeout_ms",
+                     "Origin requests: the response header within this after the request.",
+                     fetcher.header_timeout),
+      THUNDER_MS_KEY("fetcher", "idle_timeout_ms",
+                     "Origin requests: the longest pause within a response body.",
+                     fetcher.idle_timeout),
+      THUNDER_COUNT_KEY("fetcher", "max_redirects", "Redirects followed per origin request.",
+                        fetcher.max_redirects),
+      {"fetcher", "max_body_mb", "Largest origin response body in MiB.", KeyType::kInteger,
+       [](const NodeOptions& o) { return std::to_string(o.fetcher.max_body_bytes >> 20); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.fetcher.max_body_bytes = static_cast<uint64_t>(*v.value<int64_t>()) << 20;
+       }},
+      THUNDER_COUNT_KEY("fetcher", "max_concurrent", "Origin requests in flight at once.",
+                        fetcher.max_concurrent),
+      THUNDER_COUNT_KEY("fetcher", "max_concurrent_per_host",
+                        "Origin requests in flight at once to one scheme://host:port.",
+                        fetcher.max_concurrent_per_host),
+      THUNDER_COUNT_KEY("fetcher", "max_queued",
+                        "Fetches waiting for an origin slot; more are refused (503).",
+                        fetcher.max_queued),
+      {"fetcher", "default_ttl_s",
+       "How long a URL stays mapped to its content when the origin sends no max-age.",
+       KeyType::kInteger,
+       [](const NodeOptions& o) { return std::to_string(o.fetcher.default_ttl.count()); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.fetcher.default_ttl = std::chrono::seconds(*v.value<int64_t>());
+       }},
   };
   return keys;
 }
@@ -202,6 +281,46 @@ std::string where(std::string_view source, const toml::node& node) {
   return begin.line ? fmt::format("{}:{}", source, begin.line) : std::string(source);
 }
 
+// [[origins]]: an array of tables {name, url}.
+Result<std::vector<fetcher::OriginConfig>> parseOrigins(const toml::node& node,
+                                                        std::string_view source) {
+  const toml::array* array = node.as_array();
+  if (array == nullptr) {
+    return fail(ErrorCode::kInvalidArgument,
+                "{}: 'origins' must be an array of tables ([[origins]] with name and url)",
+                where(source, node));
+  }
+  std::vector<fetcher::OriginConfig> out;
+  for (const auto& item : *array) {
+    const toml::table* table = item.as_table();
+    if (table == nullptr) {
+      return fail(ErrorCode::kInvalidArgument, "{}: each [[origins]] entry must be a table",
+                  where(source, item));
+    }
+    fetcher::OriginConfig origin;
+    for (const auto& [key, value] : *table) {
+      if ((key.str() != "name" && key.str() != "url") || !value.is_string()) {
+        return fail(ErrorCode::kInvalidArgument,
+                    "{}: [[origins]] takes the strings 'name' and 'url' (got '{}')",
+                    where(source, value), key.str());
+      }
+      (key.str() == "name" ? origin.name : origin.base_url) = *value.value<std::string>();
+    }
+    if (origin.name.empty() || origin.base_url.empty()) {
+      return fail(ErrorCode::kInvalidArgument, "{}: an [[origins]] entry needs a name and a url",
+                  where(source, item));
+    }
+    for (const auto& other : out) {
+      if (other.name == origin.name) {
+        return fail(ErrorCode::kInvalidArgument, "{}: origin '{}' is defined twice",
+                    where(source, item), origin.name);
+      }
+    }
+    out.push_back(std::move(origin));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<NodeOptions> parseConfig(std::string_view toml_text, std::string_view source) {
@@ -220,6 +339,10 @@ Result<NodeOptions> parseConfig(std::string_view toml_text, std::string_view sou
       THUNDER_ASSIGN_OR_RETURN(options.services, parseServicesConfig(section_node, source));
       continue;
     }
+    if (section == "origins") {
+      THUNDER_ASSIGN_OR_RETURN(options.fetcher.origins, parseOrigins(section_node, source));
+      continue;
+    }
     const toml::table* table = section_node.as_table();
     if (!hasSection(section)) {
       return fail(ErrorCode::kInvalidArgument, "{}: unknown section '{}'",
@@ -236,15 +359,17 @@ Result<NodeOptions> parseConfig(std::string_view toml_text, std::string_view sou
         return fail(ErrorCode::kInvalidArgument, "{}: unknown key '{}.{}'", where(source, value),
                     section, name);
       }
-      const bool type_ok = key->type == KeyType::kString    ? value.is_string()
-                           : key->type == KeyType::kBoolean ? value.is_boolean()
-                                                            : value.is_integer();
+      const bool type_ok = key->type == KeyType::kString       ? value.is_string()
+                           : key->type == KeyType::kBoolean    ? value.is_boolean()
+                           : key->type == KeyType::kStringList ? isStringList(value)
+                                                               : value.is_integer();
       if (!type_ok) {
         return fail(ErrorCode::kInvalidArgument, "{}: '{}.{}' must be {}", where(source, value),
                     section, name,
-                    key->type == KeyType::kString    ? "a string"
-                    : key->type == KeyType::kBoolean ? "true or false"
-                                                     : "an integer");
+                    key->type == KeyType::kString       ? "a string"
+                    : key->type == KeyType::kBoolean    ? "true or false"
+                    : key->type == KeyType::kStringList ? "an array of strings"
+                                                        : "an integer");
       }
       if (key->type == KeyType::kInteger && *value.value<int64_t>() < 0) {
         return fail(ErrorCode::kInvalidArgument, "{}: '{}.{}' must not be negative",
@@ -278,15 +403,29 @@ std::string renderConfig(const NodeOptions& options) {
   std::string out =
       "# Thunder node configuration. Every key is optional: the value shown here is the\n"
       "# default unless you changed it. Keys are documented in docs/config.md.\n";
-  std::string_view section;
+  // Sections in the order they first appear in the key table, each with all of its keys.
+  std::vector<std::string_view> sections;
   for (const ConfigKey& key : configKeys()) {
-    if (key.section != section) {
-      section = key.section;
-      out += fmt::format("\n[{}]\n", section);
+    if (std::find(sections.begin(), sections.end(), key.section) == sections.end()) {
+      sections.push_back(key.section);
     }
-    out += fmt::format("# {}\n{} = {}\n", key.comment, key.name, key.render(options));
+  }
+  for (const std::string_view section : sections) {
+    out += fmt::format("\n[{}]\n", section);
+    for (const ConfigKey& key : configKeys()) {
+      if (key.section != section) continue;
+      out += fmt::format("# {}\n{} = {}\n", key.comment, key.name, key.render(options));
+    }
   }
   out += renderServicesConfig(options.services);
+  out += "\n# Named HTTP origins served at /origin/<name>/<path> (docs/fetcher.md):\n";
+  if (options.fetcher.origins.empty()) {
+    out += "# [[origins]]\n# name = \"site\"\n# url = \"https://origin.example/\"\n";
+  }
+  for (const auto& origin : options.fetcher.origins) {
+    out += fmt::format("[[origins]]\nname = {}\nurl = {}\n", quoted(origin.name),
+                       quoted(origin.base_url));
+  }
   return out;
 }
 

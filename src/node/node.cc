@@ -10,6 +10,7 @@
 #include "crypto/keystore.h"
 #include "io/shutdown_signal.h"
 #include "node/admin_api.h"
+#include "node/fetcher_component.h"
 #include "node/gateway_component.h"
 #include "node/ledger_component.h"
 #include "node/service_component.h"
@@ -48,9 +49,9 @@ Node::Node(NodeOptions options, std::unique_ptr<DataDir> data_dir, crypto::Signi
       key_created_(key_created),
       created_at_(std::chrono::steady_clock::now()),
       runtime_(std::make_unique<io::Runtime>(options_.runtime)) {
-  // Start order: the store, the sandboxed services, then the sessions and the gateway that read
-  // the store and reach the services, the ledger that settles the sessions' DACKs, and last the
-  // admin API that serves everyone's routes and status.
+  // Start order: the store, the sandboxed services, then the sessions, the origin fetcher and the
+  // gateway that read the store and reach the services and origins, the ledger that settles the
+  // sessions' DACKs, and last the admin API that serves everyone's routes and status.
   auto admin = std::make_unique<AdminApi>(*runtime_, options_.admin, metrics_,
                                           [this] { return statusJson(); });
   auto store = std::make_unique<StoreComponent>(*runtime_, options_.data_dir, options_.store,
@@ -60,8 +61,12 @@ Node::Node(NodeOptions options, std::unique_ptr<DataDir> data_dir, crypto::Signi
                                          *store, metrics_, std::string(thunderVersion()));
   auto sessions = std::make_unique<SessionComponent>(
       *runtime_, options_.data_dir, options_.sessions, key_, *store, *services, metrics_);
-  auto gateway = std::make_unique<GatewayComponent>(*runtime_, options_.data_dir, options_.gateway,
-                                                    *store, metrics_);
+  options_.gateway.node_key = key_.publicKey();  // names this node in /routing/v1 answers
+  auto fetcher = std::make_unique<FetcherComponent>(*runtime_, options_.data_dir, options_.fetcher,
+                                                    options_.ipfs_gateways, *store, metrics_);
+  auto gateway =
+      std::make_unique<GatewayComponent>(*runtime_, options_.data_dir, options_.gateway, *store,
+                                         metrics_, services.get(), fetcher.get());
   admin_ = admin.get();
   store_ = store.get();
   sessions_ = sessions.get();
@@ -73,6 +78,7 @@ Node::Node(NodeOptions options, std::unique_ptr<DataDir> data_dir, crypto::Signi
   components_.push_back(std::move(store));
   components_.push_back(std::move(services));
   components_.push_back(std::move(sessions));
+  components_.push_back(std::move(fetcher));
   components_.push_back(std::move(gateway));
   components_.push_back(std::move(ledger));
   components_.push_back(std::move(admin));

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "fetcher/fetcher_options.h"
 #include "gateway/gateway_options.h"
 #include "io/runtime.h"
 #include "node/service_config.h"
@@ -66,7 +67,9 @@ struct NodeOptions {
   AdminOptions admin;
   StoreOptions store;
   SessionOptions sessions;
-  gateway::GatewayOptions gateway;  // the HTTP gateway (docs/gateway.md)
+  gateway::GatewayOptions gateway;         // the HTTP gateway (docs/gateway.md)
+  fetcher::FetcherOptions fetcher;         // origins: [fetcher], [[origins]] (docs/fetcher.md)
+  std::vector<std::string> ipfs_gateways;  // [ipfs] gateways: IPFS origins
   LedgerOptions ledger;
   std::vector<ServiceConfig> services;  // [[services]] (docs/services.md)
 };

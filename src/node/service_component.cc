@@ -1,10 +1,39 @@
 #include "node/service_component.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "base/log.h"
+#include "content/ipfs_multiformats.h"
+#include "content/ipfs_store.h"
 #include "executor/executed_service.h"
 #include "node/store_component.h"
 
 namespace thunder::node {
+namespace {
+
+// The path of the running program ("" if /proc is not there).
+std::filesystem::path selfExecutable() {
+  std::error_code ec;
+  auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path() : path;
+}
+
+// The node's CID → content blob mapping, for ResolveContent (runs on the blocking pool).
+Result<BlobId> resolveCid(StoreComponent& store, std::string_view text) {
+  content::ipfs::IpfsStore* ipfs = store.ipfs();
+  if (ipfs == nullptr) {
+    return fail(ErrorCode::kUnavailable, "this node has no IPFS store: cid {} cannot be resolved",
+                text);
+  }
+  auto cid = content::ipfs::Cid::parse(text);
+  if (!cid) {
+    return fail(ErrorCode::kInvalidArgument, "'{}' is not a CID: {}", text, cid.error().message);
+  }
+  return ipfs->contentBlob(*cid);
+}
+
+}  // namespace
 
 executor::ServiceSpec toServiceSpec(const ServiceConfig& config) {
   executor::ServiceSpec spec;
@@ -76,12 +105,35 @@ ServiceComponent::~ServiceComponent() {
   stop();
 }
 
+Result<std::vector<ServiceConfig>> ServiceComponent::withContentService() const {
+  std::vector<ServiceConfig> services = services_;
+  for (const ServiceConfig& s : services) {
+    if (s.id == 0) {
+      THUNDER_LOG(info, "node", "content (service 0): [[services]] '{}'", s.name);
+      return services;
+    }
+  }
+  const char* dir = std::getenv(std::string(kServicesDirVariable).c_str());
+  const CdnProgramSearch search =
+      findCdnProgram(selfExecutable(), dir ? std::optional<std::string_view>(dir) : std::nullopt);
+  if (!search.program) {
+    THUNDER_LOG(info, "node", "content (service 0): the built-in content service ({})",
+                search.detail);
+    return services;
+  }
+  THUNDER_LOG(info, "node", "content (service 0): runs {}", search.detail);
+  services.push_back(defaultCdnService(*search.program, services));
+  return services;
+}
+
 Result<void> ServiceComponent::start() {
   THUNDER_TRY(validateServicesConfig(services_));
+  THUNDER_ASSIGN_OR_RETURN(const std::vector<ServiceConfig> configs, withContentService());
+  const bool default_cdn = configs.size() > services_.size();
   content::FsBlobStore* store = store_.store();
   std::vector<std::unique_ptr<executor::ServiceHost>> hosts;
-  for (size_t i = 0; i < services_.size(); ++i) {
-    const ServiceConfig& config = services_[i];
+  for (size_t i = 0; i < configs.size(); ++i) {
+    const ServiceConfig& config = configs[i];
     if (config.blob && store == nullptr) {
       return fail(ErrorCode::kUnavailable, "service '{}' is a blob but the blob store is not open",
                   config.name);
@@ -94,6 +146,9 @@ Result<void> ServiceComponent::start() {
     context.node_version = node_version_;
     context.metrics = &metrics_;
     context.work_dir = data_dir_ / "services" / fmt::format("{}-{}", config.id, config.name);
+    context.resolve_cid = [&store = store_](std::string_view cid) {
+      return resolveCid(store, cid);
+    };
     auto host =
         executor::ServiceHost::create(toServiceSpec(config), std::move(context), supervisor_);
     if (!host) return fail(host.error().withContext(fmt::format("services[{}]", i)));
@@ -106,6 +161,7 @@ Result<void> ServiceComponent::start() {
   }
   std::lock_guard lock(mutex_);
   hosts_ = std::move(hosts);
+  default_cdn_ = default_cdn;
   return {};
 }
 
@@ -120,6 +176,47 @@ void ServiceComponent::stop() {
 }
 
 Result<void> ServiceComponent::addSessionServices(handshake::SessionServices& services) {
+  // Sessions for content should find service 0 running: wait for its first start to finish.
+  executor::ServiceHost* content = host(ServiceId{0});
+  if (content != nullptr) {
+    (void)content->waitFor(
+        [](const executor::ServiceStatus& s) {
+          // Running, or its first start failed (a later one would wait for the back-off).
+          return s.state == executor::ServiceState::kRunning || s.last_exit.has_value();
+        },
+        kContentServiceStartWait);
+    const executor::ServiceStatus status = content->status();
+    if (status.state != executor::ServiceState::kRunning) {
+      const std::string why =
+          status.last_exit
+              ? status.last_exit->describe()
+              : fmt::format("still {} after {} s", executor::serviceStateName(status.state),
+                            kContentServiceStartWait.count());
+      std::unique_ptr<executor::ServiceHost> dropped;
+      {
+        std::lock_guard lock(mutex_);
+        if (default_cdn_) {
+          auto it = std::find_if(hosts_.begin(), hosts_.end(),
+                                 [](const auto& h) { return h->id() == ServiceId{0}; });
+          dropped = std::move(*it);
+          hosts_.erase(it);
+          default_cdn_ = false;
+        }
+      }
+      if (dropped) {
+        THUNDER_LOG(warn, "node",
+                    "content (service 0): {} did not start ({}); using the built-in content "
+                    "service",
+                    kCdnProgramName, why);
+        dropped->stop();
+      } else {
+        THUNDER_LOG(warn, "node",
+                    "content (service 0): '{}' is not running yet ({}); content sessions fail "
+                    "until it is",
+                    content->name(), why);
+      }
+    }
+  }
   std::lock_guard lock(mutex_);
   for (auto& host : hosts_) {
     THUNDER_TRY(services.add(std::make_unique<executor::ExecutedService>(*host)));

@@ -4,6 +4,15 @@
 // executor::ExecutedService for each, so that a client session for service id N reaches
 // service N.
 //
+// The content service (id 0): a [[services]] table with id 0 replaces the built-in one. Without
+// such a table, start() looks for thunder-service-cdn (findCdnProgram(): THUNDER_SERVICES_DIR, or
+// the thunder program's install and build layouts) and runs it as service 0 ("cdn"); it logs
+// which content service the node uses and why. If that default CDN has not started by the time
+// the sessions register their services (it failed to start, or took longer than
+// kContentServiceStartWait), it is stopped and the built-in content service stays, with a log
+// line saying why. Services answer ResolveContent for CIDs through the store's IpfsStore
+// (unavailable while it has none).
+//
 // Start after "store" (blob programs and blob requests use its BlobStore) and before
 // "sessions", whose start() calls addSessionServices(). Stop after "sessions" (the reverse):
 // every service gets End shutdown on its open connections, its control channel closed, SIGTERM,
@@ -13,6 +22,7 @@
 // start()/stop() on the node's control thread; the rest is thread-safe.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -30,6 +40,9 @@
 namespace thunder::node {
 
 class StoreComponent;
+
+// How long addSessionServices() waits for the content service (id 0) to finish its start.
+inline constexpr std::chrono::seconds kContentServiceStartWait{10};
 
 // The executor's view of one [[services]] table.
 executor::ServiceSpec toServiceSpec(const ServiceConfig& config);
@@ -51,8 +64,10 @@ class ServiceComponent : public Component {
   Result<void> start() override;
   void stop() override;
 
-  // Adds an ExecutedService per running host to `services` (the session layer's registry,
-  // filled before it serves). kAlreadyExists if an id is taken (e.g. by a built-in service).
+  // Adds an ExecutedService per host to `services` (the session layer's registry, filled before
+  // it serves; add these before the built-in services, which fill the ids left free). Waits up to
+  // kContentServiceStartWait for service 0 to be running first; the default CDN that did not
+  // start is dropped here (see the file comment). kAlreadyExists if an id is taken.
   Result<void> addSessionServices(handshake::SessionServices& services);
 
   // [{"id", "name", "state", ...}] for /status (docs/services.md); empty when not started.
@@ -71,8 +86,12 @@ class ServiceComponent : public Component {
   std::string node_version_;
   executor::SupervisorOptions supervisor_;
 
+  // start(): the [[services]] tables plus the default CDN when one was found.
+  Result<std::vector<ServiceConfig>> withContentService() const;
+
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<executor::ServiceHost>> hosts_;  // GUARDED_BY(mutex_)
+  bool default_cdn_ = false;  // GUARDED_BY(mutex_): the host of id 0 is the found CDN
 };
 
 // One service's status as /status JSON.

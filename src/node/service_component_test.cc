@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include "handshake/builtin_services.h"
 #include "node/admin_api.h"
 #include "node/store_component.h"
@@ -109,6 +111,82 @@ TEST_F(ServiceComponentTest, ABadConfigFailsTheStart) {
   ASSERT_FALSE(started);
   EXPECT_EQ(started.error().code, ErrorCode::kInvalidArgument);
   EXPECT_NE(started.error().message.find("reserved"), std::string::npos) << started.error().message;
+}
+
+TEST_F(ServiceComponentTest, AServiceZeroTakesTheContentServicesId) {
+  ServiceComponent services(runtime_, dir_, {echoConfig(0, "my-content")}, key_, *store_, metrics_,
+                            "0.1.0-test");
+  ASSERT_TRUE(services.start());
+  handshake::SessionServices sessions;
+  ASSERT_TRUE(services.addSessionServices(sessions));  // waits for service 0 to run
+  EXPECT_EQ(services.host(ServiceId{0})->status().state, executor::ServiceState::kRunning);
+  ASSERT_TRUE(handshake::addBuiltinServices(sessions, *store_->store(), runtime_.blockingPool()));
+  ASSERT_NE(sessions.find(ServiceId{0}), nullptr);
+  EXPECT_EQ(sessions.find(ServiceId{0})->name(), "my-content");
+  ASSERT_NE(sessions.find(ServiceId{1}), nullptr);
+  EXPECT_EQ(sessions.find(ServiceId{1})->name(), "echo");
+  sessions = handshake::SessionServices{};
+  services.stop();
+}
+
+// THUNDER_SERVICES_DIR set for one test (the node reads it in start()).
+class ServicesDirVariable {
+ public:
+  explicit ServicesDirVariable(const std::string& value) {
+    ::setenv("THUNDER_SERVICES_DIR", value.c_str(), 1);
+  }
+  ~ServicesDirVariable() { ::unsetenv("THUNDER_SERVICES_DIR"); }
+};
+
+TEST_F(ServiceComponentTest, TheCdnFoundInTheServicesDirRunsAsServiceZero) {
+  const auto folder = dir_ / "programs";
+  std::filesystem::create_directories(folder);
+  std::filesystem::copy_file(THUNDER_TEST_ECHO_SERVICE, folder / "thunder-service-cdn");
+  ServicesDirVariable variable(folder.string());
+  ServiceComponent services(runtime_, dir_, {echoConfig(7, "cdn")}, key_, *store_, metrics_,
+                            "0.1.0-test");
+  ASSERT_TRUE(services.start());
+  handshake::SessionServices sessions;
+  ASSERT_TRUE(services.addSessionServices(sessions));
+  executor::ServiceHost* cdn = services.host(ServiceId{0});
+  ASSERT_NE(cdn, nullptr);
+  EXPECT_EQ(cdn->name(), "cdn-0");  // "cdn" is taken by service 7
+  EXPECT_EQ(cdn->status().state, executor::ServiceState::kRunning);
+  ASSERT_NE(sessions.find(ServiceId{0}), nullptr);
+  EXPECT_EQ(sessions.find(ServiceId{0})->name(), "cdn-0");
+  EXPECT_EQ(services.statusJson().size(), 2u);
+  sessions = handshake::SessionServices{};
+  services.stop();
+}
+
+TEST_F(ServiceComponentTest, ADefaultCdnThatCannotStartLeavesTheBuiltinContentService) {
+  const auto folder = dir_ / "programs";
+  std::filesystem::create_directories(folder);
+  const auto broken = folder / "thunder-service-cdn";
+  std::ofstream(broken) << "not a program";
+  std::filesystem::permissions(broken, std::filesystem::perms::owner_all |
+                                           std::filesystem::perms::others_read |
+                                           std::filesystem::perms::others_exec);
+  ServicesDirVariable variable(folder.string());
+  ServiceComponent services(runtime_, dir_, {}, key_, *store_, metrics_, "0.1.0-test");
+  ASSERT_TRUE(services.start());
+  ASSERT_NE(services.host(ServiceId{0}), nullptr);
+  handshake::SessionServices sessions;
+  ASSERT_TRUE(services.addSessionServices(sessions));  // it failed to start: dropped
+  EXPECT_EQ(services.host(ServiceId{0}), nullptr);
+  EXPECT_EQ(services.statusJson().size(), 0u);
+  ASSERT_TRUE(handshake::addBuiltinServices(sessions, *store_->store(), runtime_.blockingPool()));
+  ASSERT_NE(sessions.find(ServiceId{0}), nullptr);
+  EXPECT_EQ(sessions.find(ServiceId{0})->name(), "content");
+  services.stop();
+}
+
+TEST_F(ServiceComponentTest, ServicesDirNoneMeansTheBuiltinContentService) {
+  ServicesDirVariable variable("none");
+  ServiceComponent services(runtime_, dir_, {}, key_, *store_, metrics_, "0.1.0-test");
+  ASSERT_TRUE(services.start());
+  EXPECT_EQ(services.host(ServiceId{0}), nullptr);
+  services.stop();
 }
 
 TEST_F(ServiceComponentTest, ServiceStatusJsonNamesTheLastExit) {

@@ -1,15 +1,17 @@
 #include "node/service_config.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
 namespace thunder::node {
 namespace {
 
-constexpr uint32_t kFirstServiceId = 2;  // 0 and 1: the built-in content and echo services
+constexpr uint32_t kEchoServiceId = 1;  // the built-in echo service (0, content, may be replaced)
 constexpr size_t kMaxNameLength = 64;
 
 std::string where(std::string_view source, const toml::node& node) {
@@ -112,11 +114,11 @@ Result<void> validateServicesConfig(const std::vector<ServiceConfig>& services) 
   std::set<std::string> names;
   for (size_t i = 0; i < services.size(); ++i) {
     const ServiceConfig& s = services[i];
-    if (s.id < kFirstServiceId) {
+    if (s.id == kEchoServiceId) {
       return fail(ErrorCode::kInvalidArgument,
-                  "services[{}].id: {} is reserved for a built-in service (content 0, echo 1); "
-                  "use {} or more",
-                  i, s.id, kFirstServiceId);
+                  "services[{}].id: 1 is reserved for the built-in echo service; use 0 for a "
+                  "content service (thunder-service-cdn) or 2 or more",
+                  i);
     }
     if (!ids.insert(s.id).second) {
       return fail(ErrorCode::kInvalidArgument, "services[{}].id: {} is used twice", i, s.id);
@@ -192,7 +194,10 @@ Result<std::vector<ServiceConfig>> parseServicesToml(std::string_view toml_text,
 
 std::string renderServicesConfig(const std::vector<ServiceConfig>& services) {
   if (services.empty()) {
-    return "\n# Services the node runs in its sandbox (docs/services.md), one table each:\n"
+    return "\n# Services the node runs in its sandbox (docs/services.md), one table each.\n"
+           "# Content (id 0) is served by thunder-service-cdn when the node finds it next to the\n"
+           "# thunder program or in $THUNDER_SERVICES_DIR (\"none\": the built-in service);\n"
+           "# a table with id 0 names the program explicitly.\n"
            "# [[services]]\n"
            "# id = 7\n"
            "# name = \"hello\"\n"
@@ -216,6 +221,86 @@ std::string renderServicesConfig(const std::vector<ServiceConfig>& services) {
     out += fmt::format("max_files = {}\nmax_processes = {}\n", s.max_files, s.max_processes);
   }
   return out;
+}
+
+namespace {
+
+// A regular file everyone may execute (the sandbox runs a service as an unprivileged user).
+bool runnable(const std::filesystem::path& file, std::string& why) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(file, ec);
+  if (ec || !std::filesystem::exists(status)) {
+    why = fmt::format("{}: not found", file.string());
+    return false;
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    why = fmt::format("{}: not a regular file", file.string());
+    return false;
+  }
+  if ((status.permissions() & std::filesystem::perms::others_exec) ==
+      std::filesystem::perms::none) {
+    why = fmt::format("{}: not executable by others (chmod o+rx)", file.string());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+CdnProgramSearch findCdnProgram(const std::filesystem::path& self_exe,
+                                std::optional<std::string_view> services_dir) {
+  CdnProgramSearch search;
+  std::vector<std::filesystem::path> folders;
+  if (services_dir) {
+    if (*services_dir == "none") {
+      search.detail = fmt::format("{}=none", kServicesDirVariable);
+      return search;
+    }
+    folders.emplace_back(*services_dir);
+  } else {
+    if (self_exe.filename() != "thunder") {
+      search.detail = fmt::format(
+          "{} is not the thunder program, so its folders are not searched; set {} to the "
+          "folder of {}",
+          self_exe.string(), kServicesDirVariable, kCdnProgramName);
+      return search;
+    }
+    const std::filesystem::path dir = self_exe.parent_path();
+    folders = {dir, dir / ".." / "lib" / "thunder" / "services", dir / ".." / ".." / "services"};
+  }
+  std::vector<std::string> misses;
+  for (const auto& folder : folders) {
+    std::error_code ec;
+    std::filesystem::path candidate = std::filesystem::absolute(folder / kCdnProgramName, ec);
+    if (ec) candidate = folder / kCdnProgramName;
+    candidate = candidate.lexically_normal();
+    std::string why;
+    if (runnable(candidate, why)) {
+      search.program = candidate;
+      search.detail =
+          services_dir
+              ? fmt::format("{} (from {})", candidate.string(), kServicesDirVariable)
+              : fmt::format("{} (found next to {})", candidate.string(), self_exe.string());
+      return search;
+    }
+    misses.push_back(std::move(why));
+  }
+  search.detail = fmt::format(
+      "no usable {}: {}{}", kCdnProgramName, fmt::join(misses, "; "),
+      services_dir ? std::string() : fmt::format(" (set {} to its folder)", kServicesDirVariable));
+  return search;
+}
+
+ServiceConfig defaultCdnService(const std::filesystem::path& program,
+                                const std::vector<ServiceConfig>& configured) {
+  ServiceConfig cdn;
+  cdn.id = 0;
+  cdn.name = "cdn";
+  const bool taken = std::any_of(configured.begin(), configured.end(),
+                                 [](const ServiceConfig& s) { return s.name == "cdn"; });
+  if (taken) cdn.name = "cdn-0";
+  cdn.executable = program;
+  return cdn;
 }
 
 }  // namespace thunder::node

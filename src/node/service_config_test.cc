@@ -1,6 +1,10 @@
 #include "node/service_config.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
 
 namespace thunder::node {
 namespace {
@@ -109,6 +113,99 @@ TEST(ServiceConfigTest, ErrorsNameTheKeyAndLine) {
     EXPECT_NE(parsed.error().message.find(bad.expected), std::string::npos)
         << "got: " << parsed.error().message << "\nwant: " << bad.expected;
   }
+}
+
+TEST(ServiceConfigTest, IdZeroReplacesTheContentService) {
+  auto services = parseServicesToml(
+      "[[services]]\nid = 0\nname = \"cdn\"\nexecutable = \"/opt/thunder-service-cdn\"\n",
+      "node.toml");
+  ASSERT_TRUE(services) << services.error().message;
+  ASSERT_EQ(services->size(), 1u);
+  EXPECT_EQ((*services)[0].id, 0u);
+}
+
+// A folder tree in a temp dir for the CDN program search.
+class CdnSearchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::path(::testing::TempDir()) /
+            ("cdn_search_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(root_);
+    std::filesystem::create_directories(root_ / "build" / "apps" / "thunder");
+    std::filesystem::create_directories(root_ / "build" / "services");
+    thunder_ = root_ / "build" / "apps" / "thunder" / "thunder";
+    program(thunder_, 0755);
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+
+  static void program(const std::filesystem::path& file, mode_t mode) {
+    std::ofstream(file) << "#!/bin/sh\n";
+    ::chmod(file.c_str(), mode);
+  }
+
+  std::filesystem::path root_;
+  std::filesystem::path thunder_;
+};
+
+TEST_F(CdnSearchTest, FindsTheProgramInTheBuildTreeNextToThunder) {
+  auto missing = findCdnProgram(thunder_, std::nullopt);
+  EXPECT_FALSE(missing.program);
+  EXPECT_NE(missing.detail.find("no usable thunder-service-cdn"), std::string::npos)
+      << missing.detail;
+  EXPECT_NE(missing.detail.find("THUNDER_SERVICES_DIR"), std::string::npos) << missing.detail;
+
+  const auto built = root_ / "build" / "services" / "thunder-service-cdn";
+  program(built, 0700);  // not executable by the sandbox's unprivileged user
+  auto private_program = findCdnProgram(thunder_, std::nullopt);
+  EXPECT_FALSE(private_program.program);
+  EXPECT_NE(private_program.detail.find("not executable by others"), std::string::npos)
+      << private_program.detail;
+
+  ::chmod(built.c_str(), 0755);
+  auto found = findCdnProgram(thunder_, std::nullopt);
+  ASSERT_TRUE(found.program) << found.detail;
+  EXPECT_EQ(*found.program, built);
+  EXPECT_TRUE(found.program->is_absolute());
+
+  // An installed copy beside the program wins over the build tree.
+  program(thunder_.parent_path() / "thunder-service-cdn", 0755);
+  found = findCdnProgram(thunder_, std::nullopt);
+  ASSERT_TRUE(found.program);
+  EXPECT_EQ(*found.program, thunder_.parent_path() / "thunder-service-cdn");
+}
+
+TEST_F(CdnSearchTest, TheEnvironmentVariableDecides) {
+  program(root_ / "build" / "services" / "thunder-service-cdn", 0755);
+  EXPECT_FALSE(findCdnProgram(thunder_, "none").program);
+  EXPECT_EQ(findCdnProgram(thunder_, "none").detail, "THUNDER_SERVICES_DIR=none");
+  const auto elsewhere = root_ / "elsewhere";
+  std::filesystem::create_directories(elsewhere);
+  auto not_there = findCdnProgram(thunder_, elsewhere.string());
+  EXPECT_FALSE(not_there.program);  // only that folder is searched
+  program(elsewhere / "thunder-service-cdn", 0755);
+  auto found = findCdnProgram(root_ / "tests" / "some_test", elsewhere.string());
+  ASSERT_TRUE(found.program) << found.detail;
+  EXPECT_EQ(*found.program, elsewhere / "thunder-service-cdn");
+  // Without the variable, a program other than `thunder` (a test binary) searches nothing.
+  auto other = findCdnProgram(root_ / "build" / "apps" / "thunder" / "node_test", std::nullopt);
+  EXPECT_FALSE(other.program);
+  EXPECT_NE(other.detail.find("is not the thunder program"), std::string::npos) << other.detail;
+}
+
+TEST(ServiceConfigTest, TheDefaultCdnServiceIsIdZero) {
+  ServiceConfig cdn = defaultCdnService("/opt/thunder-service-cdn", {});
+  EXPECT_EQ(cdn.id, 0u);
+  EXPECT_EQ(cdn.name, "cdn");
+  EXPECT_EQ(cdn.executable, "/opt/thunder-service-cdn");
+  EXPECT_TRUE(validateServicesConfig({cdn}));
+  ServiceConfig other;
+  other.id = 9;
+  other.name = "cdn";
+  other.executable = "/opt/other";
+  cdn = defaultCdnService("/opt/thunder-service-cdn", {other});
+  EXPECT_EQ(cdn.name, "cdn-0");
+  EXPECT_TRUE(validateServicesConfig({other, cdn}));
 }
 
 }  // namespace

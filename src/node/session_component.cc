@@ -47,8 +47,10 @@ Result<void> SessionComponent::start() {
   dack_options.path = handshake::dackQueueDirIn(data_dir_);
   THUNDER_ASSIGN_OR_RETURN(auto dacks, handshake::DackQueue::open(dack_options));
   auto services = std::make_unique<handshake::SessionServices>();
-  THUNDER_TRY(handshake::addBuiltinServices(*services, *store, runtime_.blockingPool()));
+  // The sandboxed services first: a [[services]] service 0 (thunder-service-cdn) takes the
+  // content service's id; the built-in services take the ids left free.
   THUNDER_TRY(executed_.addSessionServices(*services));
+  THUNDER_TRY(handshake::addBuiltinServices(*services, *store, runtime_.blockingPool()));
 
   handshake::SessionHubOptions hub_options;
   hub_options.lanes.max_lanes_per_client = options_.lanes_per_client;

@@ -1,6 +1,7 @@
 // DACKs turn into money: a real node with a short epoch serves a fetch to its funded client; the
 // node settles the client's signed DACKs on its ledger, the epoch ends, and the ledger shows the
-// client's deposit debited and the node's and service's owners rewarded, conserving supply.
+// client's deposit debited and the node's and service's owners rewarded, conserving supply —
+// with the built-in content service, and with thunder-service-cdn executing service 0.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "harness.h"
+#include "net/http_client.h"
 
 namespace thunder::testing {
 namespace {
@@ -24,9 +26,15 @@ uint64_t amount(const json& value) {
 
 class LedgerCli : public ::testing::Test {
  protected:
+  // More of the node's config (e.g. [[services]]).
+  virtual std::string moreConfig() const { return ""; }
+
   void SetUp() override {
+    // Without a [[services]] table for id 0 the node would take thunder-service-cdn when it is
+    // built; this fixture pins the built-in content service (LedgerCdnCli runs the CDN).
+    ::setenv("THUNDER_SERVICES_DIR", "none", 1);
     const auto config = dir_.path() / "node.toml";
-    std::ofstream(config) << "[ledger]\nblock_interval_ms = 100\nepoch_ms = 1000\n";
+    std::ofstream(config) << "[ledger]\nblock_interval_ms = 100\nepoch_ms = 1000\n" << moreConfig();
     node_ = std::make_unique<Process>(
         std::vector<std::string>{"--config", config.string(), "--data-dir", nodeDir().string(),
                                  "run", "--admin-listen", "127.0.0.1:0", "--sessions-listen",
@@ -59,12 +67,62 @@ class LedgerCli : public ::testing::Test {
     }
   }
 
+  // Puts 2,000,000 random bytes, fetches them as the funded client, waits for the epoch that
+  // pays for them and checks the payment: the client's debit, the node's and the service's
+  // rewards, nothing left to settle.
+  void fetchIsSettledAndRewarded();
+
   TempDir dir_;
   std::unique_ptr<Process> node_;
   json ready_;
 };
 
+// The same node with thunder-service-cdn executing service 0 (the content service).
+class LedgerCdnCli : public LedgerCli {
+ protected:
+  std::string moreConfig() const override {
+    return std::string("[[services]]\nid = 0\nname = \"cdn\"\nexecutable = \"") +
+           THUNDER_SERVICE_CDN + "\"\n";
+  }
+
+  // Service 0 in the node's /status (empty if not listed).
+  json cdn() {
+    auto response = net::httpGet(ready_["admin"].get<std::string>(), "/status");
+    if (!response) return json::object();
+    const json status = json::parse(response->body, nullptr, false);
+    if (status.is_object() && status.contains("services") && status["services"].is_array()) {
+      for (const auto& s : status["services"]) {
+        if (s.value("id", -1) == 0) return s;
+      }
+    }
+    return json::object();
+  }
+  json waitForCdn(const std::function<bool(const json&)>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    json s = cdn();
+    while (!done(s) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(50ms);  // polling a condition, not timing
+      s = cdn();
+    }
+    return s;
+  }
+};
+
 TEST_F(LedgerCli, AFetchIsSettledAndRewardedAfterAnEpoch) {
+  fetchIsSettledAndRewarded();
+}
+
+TEST_F(LedgerCdnCli, AFetchThroughTheCdnServiceIsSettledAndRewarded) {
+  const json running = waitForCdn([](const json& s) { return s.value("state", "") == "running"; });
+  ASSERT_EQ(running.value("state", ""), "running") << running.dump(2);
+  ASSERT_NO_FATAL_FAILURE(fetchIsSettledAndRewarded());
+  // The CDN process served the fetch that was paid for.
+  const json served = cdn();
+  EXPECT_GE(served["connections"].value("total", 0), 1) << served.dump(2);
+  EXPECT_GE(served.value("bytes_out", uint64_t{0}), 2'000'000u) << served.dump(2);
+}
+
+void LedgerCli::fetchIsSettledAndRewarded() {
   const std::string client_key = (nodeDir() / "keys" / "client.key").string();
   const json before = query({"account", "--key", client_key});
   ASSERT_GT(amount(before["deposit"]), 0u) << before;

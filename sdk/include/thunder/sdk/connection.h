@@ -52,13 +52,17 @@ class Connection {
   boost::asio::awaitable<Result<void>> write(std::span<const uint8_t> bytes);
   boost::asio::awaitable<Result<void>> write(std::string_view text);
 
-  // Content by reference: the node sends `ranges` of `blob` to the client itself, verified,
-  // in order, as if written here at this point of the stream (ipc.md §4.3). More than
-  // kMaxStreamRangesPerFrame ranges are sent as several frames. kInvalidArgument for no range,
-  // a range of length 0 or one whose end overflows; otherwise errors as write(). If the node
-  // does not have the blob it ends the connection with an error.
-  boost::asio::awaitable<Result<void>> streamBlob(BlobId blob, std::span<const ByteRange> ranges);
-  boost::asio::awaitable<Result<void>> streamBlob(BlobId blob, ByteRange range);
+  // Content by reference: the node sends `ranges` of `blob` to the client itself, in order, as
+  // if written here at this point of the stream (ipc.md §4.3): their verified range stream
+  // (StreamMode::kVerified) or their bytes (kRaw, e.g. an HTTP body after its head). More than
+  // kMaxStreamRangesPerFrame ranges are sent as several frames (in kVerified mode, several
+  // streams). kInvalidArgument for no range, a range of length 0 or one whose end overflows;
+  // otherwise errors as write(). If the node does not have the blob (or, in kRaw mode, a range
+  // runs past its end) it ends the connection with an error.
+  boost::asio::awaitable<Result<void>> streamBlob(BlobId blob, std::span<const ByteRange> ranges,
+                                                  StreamMode mode = StreamMode::kVerified);
+  boost::asio::awaitable<Result<void>> streamBlob(BlobId blob, ByteRange range,
+                                                  StreamMode mode = StreamMode::kVerified);
 
   // Sends End (the last message; a message over kMaxEndMessage bytes is cut). A second end(),
   // or end() after the node ended, does nothing. Errors as write(), except that it never fails

@@ -129,6 +129,14 @@ class Service {
   // Samples the node exports in /metrics under this service's id. kInvalidArgument for more
   // than kMaxMetricSamples samples or a bad name.
   boost::asio::awaitable<Result<void>> metrics(std::span<const MetricSample> samples);
+  // Content by name (ipc.md §3.11): the blob id and size of a blob the node stores complete —
+  // ready for Connection::streamBlob(). resolveBlob() checks a blob id (kNotFound if the node
+  // does not store it complete); resolveCid() maps a CID's text form (CIDv0 "Qm…", CIDv1 in
+  // base32/base58btc/base36/hex) to the blob holding its content through the node's IPFS index:
+  // kInvalidArgument if the node cannot parse it (or it is over kMaxCidText bytes), kNotFound if
+  // the node does not have it (or a block of it), kUnavailable if the node has no IPFS store.
+  boost::asio::awaitable<Result<ResolvedContent>> resolveBlob(BlobId blob);
+  boost::asio::awaitable<Result<ResolvedContent>> resolveCid(std::string_view cid);
   // Reserved: the node answers kUnavailable until origin fetching lands.
   boost::asio::awaitable<Result<FetchedBlob>> fetchOrigin(std::string_view url);
   // Reserved: the node answers kUnavailable until the ledger lands.

@@ -78,6 +78,9 @@ enum { THUNDER_COMMODITY_BANDWIDTH_BYTES = 1, THUNDER_COMMODITY_COMPUTE_MS = 2 }
 /* Metric kinds. */
 enum { THUNDER_METRIC_COUNTER = 1, THUNDER_METRIC_GAUGE = 2 };
 
+/* thunder_connection_stream_blob_mode(): what the node sends (docs/protocol/ipc.md §4.3). */
+enum { THUNDER_STREAM_VERIFIED = 1, THUNDER_STREAM_RAW = 2 };
+
 /* thunder_open_blob(): length for "to the end of the blob". */
 #define THUNDER_TO_END UINT64_MAX
 
@@ -91,6 +94,11 @@ typedef struct thunder_node_info {
   uint32_t service_id;
   char node_version[65]; /* NUL-terminated */
 } thunder_node_info;
+
+typedef struct thunder_resolved {
+  uint8_t blob[32]; /* a blob the node stores complete */
+  uint64_t size;
+} thunder_resolved;
 
 typedef struct thunder_opened_blob {
   int fd; /* read-only; owned by the caller (close it); read with pread() */
@@ -134,6 +142,13 @@ int thunder_open_blob(thunder_service* service, const uint8_t blob[32], uint64_t
                       uint64_t length, thunder_opened_blob* out);
 /* Stores `size` bytes the node reads from `fd`'s current position; the caller keeps `fd`. */
 int thunder_put_blob(thunder_service* service, int fd, uint64_t size, uint8_t blob_out[32]);
+/* Content by name (ipc.md §3.11): the blob id and size of a blob the node stores complete.
+ * thunder_resolve_blob: THUNDER_ERR_NOT_FOUND unless the node stores `blob` complete.
+ * thunder_resolve_cid: a CID's text form (NUL-terminated, at most 256 bytes) through the node's
+ * IPFS index: THUNDER_ERR_INVALID_ARGUMENT (not a CID), THUNDER_ERR_NOT_FOUND (not here),
+ * THUNDER_ERR_UNAVAILABLE (the node has no IPFS store). */
+int thunder_resolve_blob(thunder_service* service, const uint8_t blob[32], thunder_resolved* out);
+int thunder_resolve_cid(thunder_service* service, const char* cid, thunder_resolved* out);
 int thunder_propose_usage(thunder_service* service, uint64_t connection_id, int commodity,
                           uint64_t amount);
 /* One metric sample (name: 1..128 bytes of [a-z0-9_]). */
@@ -170,6 +185,10 @@ int thunder_connection_write(thunder_connection* connection, const void* data, s
 /* Content by reference: the node streams these ranges of the blob to the client, verified. */
 int thunder_connection_stream_blob(thunder_connection* connection, const uint8_t blob[32],
                                    const thunder_range* ranges, size_t count);
+/* The same with a mode: THUNDER_STREAM_VERIFIED (as above) or THUNDER_STREAM_RAW (the bytes of
+ * the ranges themselves, e.g. an HTTP body after its head). */
+int thunder_connection_stream_blob_mode(thunder_connection* connection, const uint8_t blob[32],
+                                        const thunder_range* ranges, size_t count, int mode);
 /* Sends End (reason THUNDER_END_*, message may be NULL). A second end does nothing. */
 int thunder_connection_end(thunder_connection* connection, int reason, const char* message);
 /* Ends the connection normally if it has not ended, and frees the handle. NULL is ignored. */

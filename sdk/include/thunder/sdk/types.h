@@ -37,6 +37,7 @@ inline constexpr size_t kMaxEndMessage = 1024;          // End and error message
 inline constexpr size_t kMaxLogMessage = 4096;          // one log line (longer: cut)
 inline constexpr size_t kMaxMetricSamples = 64;         // samples per metrics() call
 inline constexpr uint64_t kToEnd = UINT64_MAX;          // openBlob(): up to the end of the blob
+inline constexpr size_t kMaxCidText = 256;              // resolveCid(): a CID's text form
 
 // Why a data channel ended (End frame, ipc.md §4.4).
 enum class EndReason : uint16_t { kNormal = 0, kError = 1, kOverloaded = 2, kShutdown = 3 };
@@ -51,6 +52,11 @@ struct ByteRange {
   uint64_t offset = 0;
   uint64_t length = 0;
 };
+
+// What Connection::streamBlob() sends (ipc.md §4.3): the verified range stream of the ranges
+// (docs/formats/verified-stream.md: for clients that verify, e.g. `thunder fetch`), or the bytes
+// of the ranges themselves (kRaw: HTTP bodies).
+enum class StreamMode : uint8_t { kVerified = 1, kRaw = 2 };
 
 enum class LogLevel : uint8_t { kTrace = 0, kDebug = 1, kInfo = 2, kWarn = 3, kError = 4 };
 
@@ -84,6 +90,13 @@ struct OpenedBlob {
 
 // Answer of Service::fetchOrigin() (reserved: nodes answer kUnavailable for now).
 struct FetchedBlob {
+  BlobId blob;
+  uint64_t size = 0;
+};
+
+// Answer of Service::resolveBlob() / resolveCid(): the blob the node stores complete for that
+// content, and its size in bytes.
+struct ResolvedContent {
   BlobId blob;
   uint64_t size = 0;
 };
