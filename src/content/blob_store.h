@@ -2,7 +2,8 @@
 // named by their BLAKE3 id; the store keeps each blob's data and outboard, pins, an LRU cache
 // quota, and partial blobs (ranges fetched from an untrusted source and verified).
 //
-// Implementation: FsBlobStore (content/fs_blob_store.h: files + RocksDB index). All methods are
+// Implementation: FsBlobStore (content/fs_blob_store.h: files + RocksDB index). Many small puts
+// go through a PutBatch (beginBatch()), made durable together by one commit(). All methods are
 // blocking (file I/O, fsync, hashing): call them off the event loop, from any thread; an
 // implementation is thread-safe. Returned file descriptors and byte vectors are owned by the
 // caller. Errors: kNotFound (no such blob, or the bytes are not verified yet), kInvalidArgument
@@ -119,6 +120,42 @@ class VerifiedImport {
   virtual Result<VerifiedPutResult> finish() = 0;
 };
 
+// A group of puts made durable together (BlobStore::beginBatch()), for many small blobs at once
+// (the blocks of an IPFS import): one commit() costs about what one single put costs, instead of
+// one per blob. Used from one thread at a time; must not outlive its store. Destroying a batch
+// without committing drops its puts (and its queued pins).
+//
+// Visibility: a blob put in a batch may be invisible to the store (has() false, not readable,
+// not listed) until commit() returns; FsBlobStore makes it visible exactly then. A crash before
+// commit() returns leaves none of the batch visible, or (for an implementation that writes
+// through) some of it: never an index entry for a blob whose bytes are not durable.
+class PutBatch {
+ public:
+  virtual ~PutBatch() = default;
+
+  // Hashes and writes `bytes`, to become durable and visible at commit(). kAlreadyPresent if the
+  // blob is stored already or was put in this batch before (stored once; `options.pin` still
+  // applies at commit). Errors as BlobStore::putBytes(), except that the quota is checked at
+  // commit() (only a blob larger than the whole quota fails here). options.progress is unused.
+  virtual Result<PutResult> putBytes(std::span<const uint8_t> bytes, const PutOptions& options) = 0;
+
+  // Pins `id` at commit() — a blob stored already or put in this batch. commit() fails with
+  // kNotFound (applying nothing) if the blob is then not stored complete (evicted or removed
+  // meanwhile).
+  virtual void pin(const BlobId& id) = 0;
+
+  // Makes every put durable and visible and applies every pin, at once. Evicts for the quota as
+  // a single put does, for all the batch's bytes together (never a blob of the batch, nor one it
+  // pins); kResourceExhausted (nothing of the batch stored, nothing evicted) if that cannot make
+  // room. On success and on error the batch is empty afterwards and may be used again (after an
+  // error its puts are dropped: put them again).
+  virtual Result<void> commit() = 0;
+
+  // Blobs put (and not present before) and their bytes, since the last commit().
+  virtual size_t pendingBlobs() const = 0;
+  virtual uint64_t pendingBytes() const = 0;
+};
+
 class BlobStore {
  public:
   virtual ~BlobStore() = default;
@@ -135,6 +172,11 @@ class BlobStore {
 
   // Stores `bytes`.
   virtual Result<PutResult> putBytes(std::span<const uint8_t> bytes, const PutOptions& options) = 0;
+
+  // A batch of puts made durable by one commit() (see PutBatch). The default implementation
+  // stores each put at once through putBytes() (durable and visible before commit()) and applies
+  // the pins at commit(); FsBlobStore overrides it (kUnavailable when opened read-only).
+  virtual Result<std::unique_ptr<PutBatch>> beginBatch();
 
   // Starts importing a verified range stream (docs/formats/verified-stream.md) of blob `id` for
   // `ranges` (the ranges the sender encoded) from an untrusted source. Every verified 16 KiB

@@ -77,6 +77,7 @@ Result<std::unique_ptr<FsBlobStore>> FsBlobStore::open(StoreOptions options) {
   const auto& root = store->options_.root;
   if (store->options_.mode == OpenMode::kReadWrite) {
     for (const char* sub : {"blobs", "partial", "tmp", "index"}) THUNDER_TRY(ensureDir(root / sub));
+    THUNDER_ASSIGN_OR_RETURN(store->root_fd_, openFile(root, O_RDONLY | O_DIRECTORY));
   }
   THUNDER_ASSIGN_OR_RETURN(store->index_, StoreIndex::open(root / "index", store->options_.mode));
   uint64_t used = 0;
@@ -175,6 +176,16 @@ std::filesystem::path FsBlobStore::outboardPath(const BlobId& id) const {
 }
 std::filesystem::path FsBlobStore::partialPath(const BlobId& id) const {
   return shardDir(options_.root / "partial", id) / (id.hex() + ".data");
+}
+
+Result<void> FsBlobStore::syncFileSystem() const {
+  // Holding the root open since open() makes syncfs report any writeback error since then
+  // (Linux >= 5.8), not only those after this call's open.
+  if (::syncfs(root_fd_.get()) != 0) {
+    return failErrno(errno, fmt::format("cannot sync the file system of the blob store {}",
+                                        options_.root.string()));
+  }
+  return {};
 }
 
 uint64_t FsBlobStore::usedBytes() const {
@@ -329,7 +340,9 @@ Result<void> FsBlobStore::unpin(const BlobId& id) {
   return setPin(id, PinState::kUnpinned);
 }
 
-Result<void> FsBlobStore::makeRoomLocked(uint64_t needed, const BlobId& keep, GcReport* report) {
+Result<void> FsBlobStore::makeRoomLocked(uint64_t needed,
+                                         const std::function<bool(const BlobId&)>& keep,
+                                         GcReport* report) {
   if (options_.quota_bytes == 0 || used_bytes_ + needed <= options_.quota_bytes) return {};
   const uint64_t excess = used_bytes_ + needed - options_.quota_bytes;
   // Choose victims first, so that a put that cannot fit evicts nothing.
@@ -337,7 +350,7 @@ Result<void> FsBlobStore::makeRoomLocked(uint64_t needed, const BlobId& keep, Gc
   uint64_t freed = 0;
   Result<void> lookup_error;
   THUNDER_TRY(index_->forEachByAccess([&](const BlobId& id) {
-    if (id == keep) return true;
+    if (keep && keep(id)) return true;
     auto record = index_->get(id);
     if (!record) {
       lookup_error = fail(record.error());
@@ -373,7 +386,7 @@ Result<GcReport> FsBlobStore::gc() {
   THUNDER_TRY(requireWritable("collect garbage"));
   std::lock_guard lock(mu_);
   GcReport evictions;
-  THUNDER_TRY(makeRoomLocked(0, BlobId(), &evictions));
+  THUNDER_TRY(makeRoomLocked(0, {}, &evictions));
   THUNDER_ASSIGN_OR_RETURN(auto report, sweepLocked(1));
   report.evicted_blobs = evictions.evicted_blobs;
   report.evicted_bytes = evictions.evicted_bytes;

@@ -8,7 +8,9 @@
 //   <root>/index/                   RocksDB: records, LRU order, group bitfields
 //
 // Writes go to tmp/, are fsynced and renamed into place before the index records them, so a
-// crash never leaves a visible partial blob; open() collects what a crash left behind.
+// crash never leaves a visible partial blob; open() collects what a crash left behind. A
+// PutBatch (beginBatch()) does the same for many blobs with one syncfs(2) of the store's file
+// system before the renames, one after, and one synced index write.
 // One process may open a store read-write (RocksDB's lock enforces it; the CLI and the node
 // also hold the data dir lock); any number may open it read-only while it is written.
 // Thread-safe: all methods may be called concurrently from any thread (all block).
@@ -34,6 +36,12 @@ class GroupBitfield;
 
 enum class OpenMode { kReadWrite, kReadOnly };
 
+// Points of PutBatch::commit() where StoreOptions::on_batch_commit is called.
+enum class BatchCommitStage {
+  kDataDurable,  // the batch's files are synced, still in tmp/; nothing renamed or indexed
+  kRenamed,      // the files are renamed into blobs/ and synced; the index is not written yet
+};
+
 struct StoreOptions {
   std::filesystem::path root;  // the store directory (the node uses <data-dir>/store)
   uint64_t quota_bytes = 0;    // data + outboard bytes of all blobs; 0 = unlimited
@@ -41,6 +49,9 @@ struct StoreOptions {
   // Test seam: called before each write of blob bytes to a file in tmp/ or partial/ with the
   // file offset and length; a non-zero return is taken as that errno (e.g. ENOSPC).
   std::function<int(uint64_t offset, uint64_t length)> inject_write_errno;
+  // Test seam: called at each stage of PutBatch::commit() (with the store's lock held at
+  // kRenamed), e.g. to snapshot the directory as a crash at that point would leave it.
+  std::function<void(BatchCommitStage stage)> on_batch_commit;
 };
 
 // The store directory inside a node data dir.
@@ -61,6 +72,10 @@ class FsBlobStore final : public BlobStore {
   Result<PutResult> putFile(const std::filesystem::path& file, const PutOptions& options) override;
   Result<PutResult> putStream(int fd, const PutOptions& options) override;
   Result<PutResult> putBytes(std::span<const uint8_t> bytes, const PutOptions& options) override;
+  // Puts are written to tmp/ unsynced and invisible; commit() syncs the file system (syncfs),
+  // renames them into blobs/, syncs it again and writes all records and pins in one synced
+  // RocksDB batch (docs/formats/blob-store.md "Batched puts").
+  Result<std::unique_ptr<PutBatch>> beginBatch() override;
   Result<std::unique_ptr<VerifiedImport>> importVerified(const BlobId& id, const ByteRanges& ranges,
                                                          const PutOptions& options) override;
   Result<VerifiedPutResult> putVerifiedStream(const BlobId& id, const ByteRanges& ranges, int fd,
@@ -89,6 +104,7 @@ class FsBlobStore final : public BlobStore {
  private:
   class TempFile;
   class Import;
+  class Batch;
   struct Staged;  // a blob written and synced in tmp/, ready to be committed
 
   explicit FsBlobStore(StoreOptions options);
@@ -99,7 +115,12 @@ class FsBlobStore final : public BlobStore {
   Result<Staged> stageFile(int src_fd, uint64_t size, const PutOptions& options);
   Result<Staged> stageStream(int fd, const PutOptions& options);
   Result<PutResult> commit(Staged staged, const PutOptions& options);
-  Result<void> makeRoomLocked(uint64_t needed, const BlobId& keep, GcReport* report);
+  // Evicts unpinned complete blobs (never one for which `keep` is true) in LRU order until
+  // `needed` more bytes fit the quota; evicts nothing and fails kResourceExhausted if they cannot.
+  Result<void> makeRoomLocked(uint64_t needed, const std::function<bool(const BlobId&)>& keep,
+                              GcReport* report);
+  // syncfs(2) of the file system holding the store (on failure, the errno's code naming the store).
+  Result<void> syncFileSystem() const;
   Result<void> evictLocked(const BlobId& id, const BlobRecord& record);
   Result<void> completePartialLocked(const BlobId& id, const BlobRecord& record);
   Result<BlobRecord> recordFor(const BlobId& id) const;
@@ -114,6 +135,7 @@ class FsBlobStore final : public BlobStore {
 
   StoreOptions options_;
   std::unique_ptr<StoreIndex> index_;
+  UniqueFd root_fd_;         // read-write: the root directory, for syncfs(2)
   std::string temp_prefix_;  // unique per open store: "<pid>-<random>-"
   std::atomic<uint64_t> temp_counter_{0};
   bool recovered_ = false;  // open() finished: closing may mark the store clean

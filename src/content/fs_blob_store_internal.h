@@ -24,6 +24,8 @@ class FsBlobStore::TempFile {
   ~TempFile();
 
   int fd() const { return fd_.get(); }
+  // Closes the file (it stays in tmp/ under its name): a batch holds many files, not their fds.
+  void closeFd() { fd_.reset(); }
   std::filesystem::path path() const { return store_->options_.root / "tmp" / name_; }
   // The file now lives elsewhere: do not unlink it.
   void markRenamed() { renamed_ = true; }

@@ -202,7 +202,9 @@ Result<PutResult> FsBlobStore::commit(Staged staged, const PutOptions& options) 
   }
   if (existing)
     used_bytes_ -= std::min(used_bytes_, storedBytes(existing->size));  // replaced below
-  if (auto room = makeRoomLocked(storedBytes(staged.size), id, nullptr); !room) {
+  if (auto room = makeRoomLocked(
+          storedBytes(staged.size), [&id](const BlobId& other) { return other == id; }, nullptr);
+      !room) {
     if (existing) used_bytes_ += storedBytes(existing->size);
     return fail(room.error());
   }

@@ -151,7 +151,8 @@ class FsBlobStore::Import final : public VerifiedImport {
       }
       return {};
     }
-    THUNDER_TRY(store_.makeRoomLocked(storedBytes(size), id_, nullptr));
+    THUNDER_TRY(store_.makeRoomLocked(
+        storedBytes(size), [this](const BlobId& other) { return other == id_; }, nullptr));
     THUNDER_TRY(ensureDir(path.parent_path()));
     THUNDER_ASSIGN_OR_RETURN(data_, openFile(path, O_RDWR | O_CREAT | O_TRUNC, 0644));
     if (::ftruncate(data_.get(), static_cast<off_t>(size)) != 0) {

@@ -125,7 +125,8 @@ Result<BlobId> IpfsStore::contentBlob(const Cid& cid) {
   THUNDER_ASSIGN_OR_RETURN(const auto known, lookupContentBlob(cid));
   if (known) return *known;
   BlockSource blocks(blobs_, *index_);
-  detail::Assembler assembler(blocks);
+  THUNDER_ASSIGN_OR_RETURN(auto batch, blobs_.beginBatch());
+  detail::Assembler assembler(blocks, *batch);
   THUNDER_ASSIGN_OR_RETURN(const auto built, assembler.build(cid));
   if (!built.complete) {
     return fail(ErrorCode::kNotFound, "{} is incomplete: {} (import a CAR that has it)",
@@ -140,6 +141,7 @@ Result<BlobId> IpfsStore::contentBlob(const Cid& cid) {
                 "{} is a {}: only UnixFS files and directories and raw blocks have a content blob",
                 cid.toString(), nodeKindName(built.kind));
   }
+  THUNDER_TRY(batch->commit());  // the blobs first, then the records naming them
   THUNDER_TRY(index_->write(assembler.records()));
   return *built.blob;
 }

@@ -76,7 +76,7 @@ Result<Assembler::Built> Assembler::buildUncached(const Cid& cid, size_t depth) 
   THUNDER_ASSIGN_OR_RETURN(const DecodedNode node, decodeNode(cid, *block));
   switch (node.kind) {
     case NodeKind::kRaw: {
-      THUNDER_ASSIGN_OR_RETURN(const auto put, blocks_.blobs().putBytes(*block, {}));
+      THUNDER_ASSIGN_OR_RETURN(const auto put, batch_.putBytes(*block, {}));
       return remember(cid, NodeKind::kRaw, put);
     }
     case NodeKind::kFile: return buildFile(cid, node);
@@ -118,7 +118,7 @@ Result<Assembler::Built> Assembler::buildFile(const Cid& cid, const DecodedNode&
       return incomplete;
     }
     if (!streamed) return fail(streamed.error());
-    THUNDER_ASSIGN_OR_RETURN(const auto put, blobs.putBytes(bytes, {}));
+    THUNDER_ASSIGN_OR_RETURN(const auto put, batch_.putBytes(bytes, {}));
     return remember(cid, NodeKind::kFile, put);
   }
 
@@ -212,7 +212,7 @@ Result<Assembler::Built> Assembler::buildDirectory(const Cid& cid, const Decoded
   if (!manifest) {
     return fail(manifest.error().withContext(fmt::format("directory {}", cid.toString())));
   }
-  THUNDER_ASSIGN_OR_RETURN(const auto put, blocks_.blobs().putBytes(encodeManifest(*manifest), {}));
+  THUNDER_ASSIGN_OR_RETURN(const auto put, batch_.putBytes(encodeManifest(*manifest), {}));
   return remember(cid, node.kind, put);
 }
 

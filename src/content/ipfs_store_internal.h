@@ -73,8 +73,11 @@ uint64_t unixfsFileSize(const UnixfsData& data);
 std::optional<EntryKind> entryKindOf(NodeKind kind);
 
 // Builds content blobs from stored blocks. Every complete file and directory built is recorded
-// in records() (for one atomic index write by the caller) and listed in contentBlobs() (for
-// pinning). Blobs are put unpinned. One Assembler serves one import or one contentBlob() call.
+// in records() (for one atomic index write by the caller, after it committed `batch`) and listed
+// in contentBlobs() (for pinning). Blobs are put unpinned: files of at most kInMemoryFileBytes
+// and directory manifests into `batch` (durable once the caller commits it), larger files
+// straight into the BlobStore (streamed; durable at once). One Assembler serves one import or
+// one contentBlob() call.
 class Assembler {
  public:
   struct Built {
@@ -88,7 +91,7 @@ class Assembler {
     std::string unrepresentable;
   };
 
-  explicit Assembler(BlockSource& blocks) : blocks_(blocks) {}
+  Assembler(BlockSource& blocks, PutBatch& batch) : blocks_(blocks), batch_(batch) {}
   // Missing blocks make Built::complete false; errors are kCorruption (a node contradicting its
   // children), kInvalidArgument (bad entry names) and the stores' errors.
   Result<Built> build(const Cid& cid) { return buildAt(cid, 0); }
@@ -106,6 +109,7 @@ class Assembler {
   Result<Built> remember(const Cid& cid, NodeKind kind, const PutResult& put);
 
   BlockSource& blocks_;
+  PutBatch& batch_;
   std::unordered_map<Cid, Built, CidHash> cache_;
   IndexBatch records_;
   std::vector<BlobId> content_blobs_;

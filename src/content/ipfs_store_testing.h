@@ -170,6 +170,8 @@ class IpfsStoreFixture : public ::testing::Test {
     blobs_.reset();
     StoreOptions options;
     options.root = dir_ / name / "store";
+    options.quota_bytes = quota_;
+    options.on_batch_commit = on_batch_commit_;
     auto blobs = FsBlobStore::open(options);
     ASSERT_TRUE(blobs) << blobs.error().message;
     blobs_ = std::move(*blobs);
@@ -203,9 +205,21 @@ class IpfsStoreFixture : public ::testing::Test {
     return parsed ? *parsed : Cid();
   }
 
+  // Copies the data dir `from` to `to` as a crash would leave it (the stores of `from` may be
+  // open: RocksDB's LOCK files, held by the live process only, are not copied).
+  void snapshot(const std::string& from, const std::string& to) {
+    std::filesystem::remove_all(dir_ / to);
+    std::filesystem::copy(dir_ / from, dir_ / to, std::filesystem::copy_options::recursive);
+    std::filesystem::remove(dir_ / to / "store" / "index" / "LOCK");
+    std::filesystem::remove(dir_ / to / "ipfs" / "LOCK");
+  }
+
   std::filesystem::path dir_;
   std::unique_ptr<FsBlobStore> blobs_;
   std::unique_ptr<IpfsStore> ipfs_;
+  // Options of the next open().
+  uint64_t quota_ = 0;
+  std::function<void(BatchCommitStage)> on_batch_commit_;
 };
 
 }  // namespace thunder::content::ipfs::testing

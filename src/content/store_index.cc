@@ -201,10 +201,11 @@ Result<std::optional<BlobRecord>> StoreIndex::get(const BlobId& id) const {
   return std::optional<BlobRecord>(record);
 }
 
-Result<void> StoreIndex::put(const BlobId& id, const BlobRecord& record,
-                             const std::optional<BlobRecord>& previous,
-                             const GroupBitfield* bitfield, Durability durability) {
-  rocksdb::WriteBatch batch;
+namespace {
+
+// The writes of StoreIndex::put() for one blob, added to `batch`.
+void addRecord(rocksdb::WriteBatch& batch, const BlobId& id, const BlobRecord& record,
+               const std::optional<BlobRecord>& previous, const GroupBitfield* bitfield) {
   if (previous && previous->last_access_us != record.last_access_us) {
     batch.Delete(accessKey(previous->last_access_us, id));
   }
@@ -218,6 +219,24 @@ Result<void> StoreIndex::put(const BlobId& id, const BlobRecord& record,
              previous->state == BlobState::kPartial) {
     batch.Delete(idKey(kBitfieldPrefix, id));
   }
+}
+
+}  // namespace
+
+Result<void> StoreIndex::put(const BlobId& id, const BlobRecord& record,
+                             const std::optional<BlobRecord>& previous,
+                             const GroupBitfield* bitfield, Durability durability) {
+  rocksdb::WriteBatch batch;
+  addRecord(batch, id, record, previous, bitfield);
+  rocksdb::WriteOptions wo;
+  wo.sync = durability == Durability::kSync;
+  return check(db_->Write(wo, &batch), "cannot write the store index");
+}
+
+Result<void> StoreIndex::putAll(std::span<const RecordUpdate> updates, Durability durability) {
+  if (updates.empty()) return {};
+  rocksdb::WriteBatch batch;
+  for (const auto& u : updates) addRecord(batch, u.id, u.record, u.previous, nullptr);
   rocksdb::WriteOptions wo;
   wo.sync = durability == Durability::kSync;
   return check(db_->Write(wo, &batch), "cannot write the store index");

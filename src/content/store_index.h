@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "base/result.h"
@@ -34,6 +35,13 @@ struct BlobRecord {
 
 // Whether a write must be on disk before the call returns.
 enum class Durability { kSync, kNoSync };
+
+// One record written by StoreIndex::putAll(): `record` replaces `previous` (nullopt: none).
+struct RecordUpdate {
+  BlobId id;
+  BlobRecord record;
+  std::optional<BlobRecord> previous;
+};
 
 // Verified 16 KiB groups of a partial blob: bit i (LSB first in byte i/8) = group i.
 class GroupBitfield {
@@ -76,6 +84,9 @@ class StoreIndex {
   Result<void> put(const BlobId& id, const BlobRecord& record,
                    const std::optional<BlobRecord>& previous, const GroupBitfield* bitfield,
                    Durability durability);
+
+  // put() without a bitfield for every update, in one atomic write batch.
+  Result<void> putAll(std::span<const RecordUpdate> updates, Durability durability);
 
   // Deletes the record, its LRU key and its bitfield (synced).
   Result<void> remove(const BlobId& id, const BlobRecord& record);
