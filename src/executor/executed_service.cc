@@ -237,12 +237,15 @@ asio::awaitable<void> ExecutedConnection::clientToService() {
       rest = rest.subspan(n);
       ipc::Message message = std::move(frame);
       auto sent = co_await sendWithDeadline(std::move(message));
-      if (!sent) {
-        if (!state.done) state.failSession("the service closed its data channel");
-        ok = false;
-      }
+      ok = sent.has_value();
     } while (ok && !rest.empty());
-    if (!ok) break;
+    if (!ok) {
+      // The service stopped reading (it may have answered already and closed its end, as an
+      // HTTP service does once its response is out). That ends only this direction: what the
+      // service still sends reaches the client, and serviceToClient() ends the session when
+      // the channel's read side ends, with the service's End or as a service error.
+      co_return;
+    }
   }
   // The session is over. Tell the service, unless it ended the connection itself.
   if (state.open && !state.service_ended && !state.done) {

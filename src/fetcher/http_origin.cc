@@ -274,6 +274,7 @@ asio::awaitable<Result<Hop>> runHop(Stream& stream, const Url& url, HopContext c
         ioError(write_ec, "sending the request for", url, ctx.cancel, options.header_timeout));
   }
   beast::flat_buffer buffer;
+  buffer.reserve(options.slice_bytes);  // Beast reads max(512, free capacity) bytes per call
   http::response_parser<http::buffer_body> parser;
   parser.header_limit(static_cast<std::uint32_t>(
       std::min<size_t>(options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));

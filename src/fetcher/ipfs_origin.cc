@@ -113,7 +113,10 @@ asio::awaitable<Result<ImportReport>> IpfsOrigin::fetch(Cid cid) {
     const BlobId* car_ptr = &car;
     auto work = [self, car_ptr, wanted] { return self->importStoredCar(*car_ptr, *wanted); };
     Result<ImportReport> report = co_await io::offload(runtime_.blockingPool(), std::move(work));
-    (void)blobs_.remove(car);  // the blocks are what is kept
+    // The blocks are what is kept; a blob of the same bytes that someone pinned is not ours.
+    if (auto info = blobs_.stat(car); info && info->pin == content::PinState::kUnpinned) {
+      (void)blobs_.remove(car);
+    }
     if (report) co_return std::move(*report);
     answers += fmt::format("; {}: {}", gateway, report.error().message);
     code = report.error().code == ErrorCode::kNotFound ? code : ErrorCode::kCorruption;

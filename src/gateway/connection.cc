@@ -517,19 +517,30 @@ asio::awaitable<bool> Connection::writeResponse(bool keep_alive) {
 // learns that the transfer is incomplete.
 asio::awaitable<bool> Connection::writeAsyncBody() {
   const bool chunked = response_.lengthUnknown() && version_ >= 11;
-  // Not corked (More::kNo): the next bytes may take a while (an origin, a service), and what
-  // is ready should reach the client now.
-  const bool head_sent = co_await sendAll(head_, More::kNo);
-  if (!head_sent) co_return false;
+  // The head goes out together with the first piece of the body (one send, one packet for a
+  // small answer); every piece is sent uncorked as soon as it is read, since the next one may
+  // take a while (an origin, a service) and what is ready should reach the client now.
   constexpr size_t kFrame = 32;  // room for "<hex>\r\n" before and "\r\n" after a chunk
-  out_.resize(kStreamSlice + 2 * kFrame);
+  const size_t head_size = head_.size();
+  out_.resize(head_size + kStreamSlice + 2 * kFrame);
+  bool head_pending = true;
   uint64_t sent = 0;
   for (;;) {
-    auto* payload = reinterpret_cast<uint8_t*>(out_.data() + kFrame);
+    // The payload starts after room for the head (first piece only) and a chunk prefix.
+    const size_t at = (head_pending ? head_size : 0) + kFrame;
+    auto* payload = reinterpret_cast<uint8_t*>(out_.data() + at);
     auto n = co_await response_.asyncBody()->read(std::span(payload, kStreamSlice));
     if (!n) {
       THUNDER_GATEWAY_WARN("response body for {} failed after {} bytes: {}", request_.path, sent,
                            n.error().message);
+      if (head_pending) {
+        // Nothing was sent yet: the client gets a proper answer instead of a cut.
+        response_.errorf(502, "the response could not be produced: {}", n.error().message);
+        response_.closeAfter();
+        formatHead(false);
+        for (const auto& piece : response_.pieces()) head_.append(response_.text(piece));
+        co_await sendAll(head_, More::kNo);
+      }
       co_return false;
     }
     if (*n == 0) break;
@@ -539,18 +550,30 @@ asio::awaitable<bool> Connection::writeAsyncBody() {
                            request_.path, response_.contentLength());
       co_return false;
     }
-    std::string_view slice(out_.data() + kFrame, *n);
+    size_t begin = at;
+    size_t length = *n;
     if (chunked) {
       char prefix[kFrame];
       const auto end = fmt::format_to_n(prefix, kFrame, "{:x}\r\n", *n).out;
       const size_t prefix_len = static_cast<size_t>(end - prefix);
-      std::memcpy(out_.data() + kFrame - prefix_len, prefix, prefix_len);
-      std::memcpy(out_.data() + kFrame + *n, "\r\n", 2);
-      slice = std::string_view(out_.data() + kFrame - prefix_len, prefix_len + *n + 2);
+      begin -= prefix_len;
+      std::memcpy(out_.data() + begin, prefix, prefix_len);
+      std::memcpy(out_.data() + at + *n, "\r\n", 2);
+      length += prefix_len + 2;
     }
-    const bool ok = co_await sendAll(slice, More::kNo);
+    if (head_pending) {
+      begin -= head_size;
+      std::memcpy(out_.data() + begin, head_.data(), head_size);
+      length += head_size;
+      head_pending = false;
+    }
+    const bool ok = co_await sendAll(std::string_view(out_.data() + begin, length), More::kNo);
     if (!ok) co_return false;
     setDeadline(state_->options.send_timeout);
+  }
+  if (head_pending) {
+    const bool ok = co_await sendAll(head_, More::kNo);
+    if (!ok) co_return false;
   }
   if (chunked) {
     const bool ok = co_await sendAll("0\r\n\r\n", More::kNo);
@@ -561,8 +584,7 @@ asio::awaitable<bool> Connection::writeAsyncBody() {
                          response_.contentLength());
     co_return false;
   }
-  const bool ok = co_await sendAll(std::string_view(), More::kNo);
-  co_return ok && !response_.lengthUnknown();  // HTTP/1.0 without a length: end by closing
+  co_return !response_.lengthUnknown();  // HTTP/1.0 without a length: end by closing
 }
 
 // ---- the request loop ----

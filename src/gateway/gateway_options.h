@@ -76,6 +76,17 @@ struct GatewayOptions {
   // The Server header.
   std::string server_name = "thunder";
 
+  // https:// (gateway/tls_front.h): the PEM certificate chain (leaf first) and its private key.
+  // Both or neither; when set, options.listen serves TLS 1.2/1.3 only (ALPN "http/1.1").
+  std::string tls_certificate_file;
+  std::string tls_key_file;
+  // A TLS client must finish its handshake within this time, else it is closed.
+  std::chrono::milliseconds tls_handshake_timeout{10'000};
+  // Connections still in the TLS handshake (half-open), in total and per client address; more
+  // are closed at once. They also count against max_connections.
+  size_t tls_max_handshakes = 1024;
+  size_t tls_max_handshakes_per_ip = 32;
+
   // The node's Ed25519 public key. GET /routing/v1/providers/<cid> names this gateway by the
   // libp2p peer id of this key ("12D3KooW…"); unset, by a peer id derived from the bound
   // address instead (stable for a fixed listen address, but not a key anyone holds).

@@ -12,6 +12,8 @@
 #include "crypto/blake3.h"
 #include "gateway/connection.h"
 #include "gateway/log_limit.h"
+#include "gateway/tls_context.h"
+#include "gateway/tls_front.h"
 #include "net/endpoint.h"
 
 namespace thunder::gateway {
@@ -69,6 +71,10 @@ asio::awaitable<void> acceptLoop(std::shared_ptr<ServerState> state) {
         asio::steady_timer pause(state->acceptor.get_executor(), std::chrono::milliseconds(50));
         co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
       }
+      continue;
+    }
+    if (state->tls != nullptr) {  // https://: the handshake first (gateway/tls_front.h)
+      if (!startTlsFront(state, context, std::move(socket))) break;
       continue;
     }
     LoopState& loop = state->loopFor(context);
@@ -129,14 +135,19 @@ Result<std::unique_ptr<GatewayServer>> GatewayServer::start(io::Runtime& runtime
                                                             MetricsRegistry* metrics,
                                                             GatewayBackends backends) {
   THUNDER_ASSIGN_OR_RETURN(const tcp::endpoint endpoint, net::parseEndpoint(options.listen));
+  std::shared_ptr<const TlsServerContext> tls;
+  if (!options.tls_certificate_file.empty() || !options.tls_key_file.empty()) {
+    THUNDER_ASSIGN_OR_RETURN(tls, TlsServerContext::load(options));
+  }
   std::signal(SIGPIPE, SIG_IGN);  // sendfile(2) has no MSG_NOSIGNAL
   auto state = std::make_shared<ServerState>(runtime, store, std::move(options), backends, metrics);
+  state->tls = std::move(tls);
   THUNDER_TRY(net::bindAndListen(state->acceptor, endpoint));
   boost::system::error_code ec;
   state->local = state->acceptor.local_endpoint(ec);
   state->coroutines = 1;
   asio::co_spawn(state->acceptor.get_executor(), acceptLoop(state), asio::detached);
-  THUNDER_LOG(info, "gateway", "HTTP gateway listening on http://{}",
+  THUNDER_LOG(info, "gateway", "HTTP gateway listening on {}://{}", state->tls ? "https" : "http",
               net::formatEndpoint(state->local));
   return std::unique_ptr<GatewayServer>(new GatewayServer(std::move(state)));
 }
@@ -156,7 +167,7 @@ uint16_t GatewayServer::localPort() const {
 }
 
 std::string GatewayServer::url() const {
-  return "http://" + localAddress();
+  return (state_->tls ? "https://" : "http://") + localAddress();
 }
 
 size_t GatewayServer::activeConnections() const {
@@ -166,11 +177,13 @@ size_t GatewayServer::activeConnections() const {
 
 void GatewayServer::stop() {
   std::vector<std::weak_ptr<Connection>> connections;
+  std::vector<std::weak_ptr<TlsFront>> fronts;
   {
     std::lock_guard lock(state_->mutex);
     if (state_->stopping) return;
     state_->stopping = true;
     connections.assign(state_->connections.begin(), state_->connections.end());
+    fronts.assign(state_->tls_fronts.begin(), state_->tls_fronts.end());
   }
   asio::post(state_->acceptor.get_executor(), [state = state_] {
     boost::system::error_code ignored;
@@ -182,6 +195,13 @@ void GatewayServer::stop() {
         auto& context = connection->loopContext();
         asio::post(context, [weak, mode] {
           if (auto c = weak.lock()) c->requestStop(mode);
+        });
+      }
+    }
+    for (const auto& weak : fronts) {
+      if (auto front = weak.lock()) {
+        asio::post(front->loopContext(), [weak, mode] {
+          if (auto f = weak.lock()) f->requestStop(mode);
         });
       }
     }

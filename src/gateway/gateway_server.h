@@ -41,7 +41,9 @@ inline constexpr std::string_view kVerifiedStreamType = "application/vnd.thunder
 
 class GatewayServer {
  public:
-  // Binds options.listen and starts serving `store`. kInvalidArgument for a bad address;
+  // Binds options.listen and starts serving `store`, over TLS only (https://, gateway/tls_front.h)
+  // when options.tls_certificate_file and tls_key_file are set. kInvalidArgument for a bad
+  // address or unusable TLS files (naming the file and the fix, gateway/tls_context.h);
   // kUnavailable when the port is in use; kPermissionDenied for a privileged port (each message
   // names the address). `metrics` (optional, borrowed, must outlive the server) receives the
   // thunder_gateway_* counters.
@@ -57,7 +59,7 @@ class GatewayServer {
   // The bound address, "127.0.0.1:4280" (with the real port when the options asked for port 0).
   std::string localAddress() const;
   uint16_t localPort() const;
-  // "http://127.0.0.1:4280".
+  // "http://127.0.0.1:4280", or "https://…" when the options name a TLS certificate.
   std::string url() const;
   size_t activeConnections() const;
 

@@ -269,7 +269,9 @@ asio::awaitable<void> serveIpfs(ServerState& state, LoopState& loop, const Reque
       auto fetching = state.backends.ipfs_origin->fetch(path.cid);
       const auto fetched = co_await std::move(fetching);
       if (!fetched && fetched.error().code != ErrorCode::kNotFound) {
-        response.errorf(502, "/ipfs/{}: {}", path.cid_text.substr(0, 120), fetched.error().message);
+        const unsigned status = fetched.error().code == ErrorCode::kTimeout ? 504 : 502;
+        response.errorf(status, "/ipfs/{}: {}", path.cid_text.substr(0, 120),
+                        fetched.error().message);
         co_return;
       }
     }

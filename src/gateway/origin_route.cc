@@ -293,7 +293,7 @@ asio::awaitable<void> serveOrigin(ServerState& state, const Request& request, Re
   }
   const fetcher::FetchProgress progress = call->handle().progress();
   std::optional<uint64_t> length = progress.content_length;
-  if (call->done()) length = progress.readable;  // verified: the exact size
+  if (progress.verified) length = progress.readable;  // the end is known: the exact size
   std::string etag;
   if (progress.verified && progress.id) etag = "\"" + progress.id->hex() + "\"";
   if (!etag.empty() && !if_none_match.empty() && ifNoneMatchMatches(if_none_match, etag)) {

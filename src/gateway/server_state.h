@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <condition_variable>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -25,6 +26,8 @@
 namespace thunder::gateway {
 
 class Connection;
+class TlsFront;
+class TlsServerContext;
 
 // State of one event loop of the runtime: used only on that loop's thread.
 struct LoopState {
@@ -80,6 +83,14 @@ struct ServerState {
   size_t open_connections = 0;                       // GUARDED_BY(mutex)
   size_t coroutines = 0;                             // GUARDED_BY(mutex)
   bool stopping = false;                             // GUARDED_BY(mutex)
+
+  // https:// (gateway/tls_front.h): the server context, set by start() when the options name a
+  // certificate (then immutable); the TLS connections (handshake, pumping, lingering) for stop();
+  // the connections still in their handshake, which count against max_connections too.
+  std::shared_ptr<const TlsServerContext> tls;
+  std::list<std::weak_ptr<TlsFront>> tls_fronts;                    // GUARDED_BY(mutex)
+  size_t tls_handshakes = 0;                                        // GUARDED_BY(mutex)
+  std::map<boost::asio::ip::address, size_t> tls_handshakes_by_ip;  // GUARDED_BY(mutex)
 };
 
 }  // namespace thunder::gateway

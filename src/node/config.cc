@@ -141,6 +141,19 @@ const std::vector<ConfigKey>& configKeys() {
        "serves the network.",
        KeyType::kString, [](const NodeOptions& o) { return quoted(o.gateway.listen); },
        [](NodeOptions& o, const toml::node& v) { o.gateway.listen = *v.value<std::string>(); }},
+      {"gateway", "tls_certificate",
+       "https://: PEM certificate chain file (leaf first) for the gateway; with tls_key, the "
+       "gateway serves TLS only. Empty: plain http://.",
+       KeyType::kString,
+       [](const NodeOptions& o) { return quoted(o.gateway.tls_certificate_file); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.gateway.tls_certificate_file = *v.value<std::string>();
+       }},
+      {"gateway", "tls_key", "https://: PEM private key file of gateway.tls_certificate.",
+       KeyType::kString, [](const NodeOptions& o) { return quoted(o.gateway.tls_key_file); },
+       [](NodeOptions& o, const toml::node& v) {
+         o.gateway.tls_key_file = *v.value<std::string>();
+       }},
       {"gateway", "upload_token",
        "Bearer token that POST /b3 uploads must present; empty: uploads disabled.",
        KeyType::kString,

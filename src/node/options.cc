@@ -70,6 +70,13 @@ Result<void> validateOptions(const NodeOptions& options) {
   if (auto ok = net::parseEndpoint(options.gateway.listen); !ok) {
     return fail(ok.error().withContext("gateway.listen"));
   }
+  // The files themselves are read when the gateway starts (a key readable only by the node's
+  // user must not break other commands that load this config).
+  if (options.gateway.tls_certificate_file.empty() != options.gateway.tls_key_file.empty()) {
+    return fail(ErrorCode::kInvalidArgument,
+                "gateway.tls_certificate and gateway.tls_key: set both (https://) or neither "
+                "(http://)");
+  }
   if (options.gateway.max_upload_mb < 1 || options.gateway.max_upload_mb > 1048576) {
     return fail(ErrorCode::kInvalidArgument,
                 "gateway.max_upload_mb: {} is out of range (1 to 1048576)",

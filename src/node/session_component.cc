@@ -87,7 +87,7 @@ Result<void> SessionComponent::start() {
     listener_ = std::move(listener).value();
     address_ = listener_->localAddress();
   }
-  THUNDER_LOG(info, "node", "client sessions on {} (services: content 0, echo 1)", localAddress());
+  THUNDER_LOG(info, "node", "client sessions on {} (service 0 serves content)", localAddress());
   if (auto ok = startWsListener(serve); !ok) {
     stop();
     return ok;
