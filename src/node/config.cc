@@ -254,7 +254,9 @@ const std::vector<ConfigKey>& configKeys() {
       {"fetcher", "max_body_mb", "Largest origin response body in MiB.", KeyType::kInteger,
        [](const NodeOptions& o) { return std::to_string(o.fetcher.max_body_bytes >> 20); },
        [](NodeOptions& o, const toml::node& v) {
-         o.fetcher.max_body_bytes = static_cast<uint64_t>(*v.value<int64_t>()) << 20;
+         // Saturates instead of wrapping, so that validation reports a huge value as too large.
+         const auto mb = static_cast<uint64_t>(*v.value<int64_t>());
+         o.fetcher.max_body_bytes = mb > (UINT64_MAX >> 20) ? UINT64_MAX : mb << 20;
        }},
       THUNDER_COUNT_KEY("fetcher", "max_concurrent", "Origin requests in flight at once.",
                         fetcher.max_concurrent),

@@ -73,7 +73,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"[node]\nshutdown_grace_ms = 1\n", "node.shutdown_grace_ms"},
         BadConfig{"[node]\ndata_dir = \"\"\n", "node.data_dir"},
         BadConfig{"[admin\nlisten = 1", "node.toml:1"},
-        BadConfig{"[admin]\nlisten = \"a\"\nlisten = \"b\"\n", "node.toml:3"}));
+        BadConfig{"[admin]\nlisten = \"a\"\nlisten = \"b\"\n", "node.toml:3"},
+        BadConfig{"[fetcher]\nmax_body_mb = 17592186044417\n", "fetcher.max_body_mb"},
+        BadConfig{"[fetcher]\nmax_concurrent = 0\n", "fetcher.max_concurrent"},
+        BadConfig{"[gateway]\nservice_timeout_ms = 0\n", "gateway.service_timeout_ms"},
+        BadConfig{"[ipfs]\ngateways = [\"ftp://x\"]\n", "ipfs.gateways"},
+        BadConfig{"[ipfs]\ngateways = \"http://x\"\n", "must be an array of strings"},
+        BadConfig{"[[origins]]\nname = \"a/b\"\nurl = \"http://x/\"\n", "origins: name"},
+        BadConfig{"[[origins]]\nname = \"site\"\nurl = \"x\"\n", "must be an http://"},
+        BadConfig{"[[origins]]\nname = \"site\"\n", "needs a name and a url"},
+        BadConfig{"[[origins]]\nname = \"s\"\nurl = \"http://x/\"\n[[origins]]\nname = "
+                  "\"s\"\nurl = \"http://y/\"\n",
+                  "defined twice"}));
 
 TEST(Config, MissingFileIsNotFoundWithAHint) {
   auto options = loadConfigFile("/nonexistent/thunder.toml");

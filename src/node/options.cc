@@ -1,11 +1,78 @@
 #include "node/options.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 #include "base/log.h"
 #include "net/endpoint.h"
 
 namespace thunder::node {
+
+namespace {
+
+// A range check of one integer key: kInvalidArgument "<key>: <value> is out of range (lo to hi)".
+Result<void> inRange(std::string_view key, uint64_t value, uint64_t lo, uint64_t hi) {
+  if (value < lo || value > hi) {
+    return fail(ErrorCode::kInvalidArgument, "{}: {} is out of range ({} to {})", key, value, lo,
+                hi);
+  }
+  return {};
+}
+
+bool isHttpUrl(std::string_view url) {
+  return (url.starts_with("http://") && url.size() > 7) ||
+         (url.starts_with("https://") && url.size() > 8);
+}
+
+// [fetcher], [[origins]], [ipfs] gateways and gateway.service_timeout_ms: checked with the rest
+// of the configuration, so that `thunder config print` and every command catch them, not only
+// the start of the fetcher.
+Result<void> validateFetcherOptions(const NodeOptions& options) {
+  const auto& f = options.fetcher;
+  auto ms = [](std::chrono::milliseconds d) { return static_cast<uint64_t>(d.count()); };
+  THUNDER_TRY(
+      inRange("gateway.service_timeout_ms", ms(options.gateway.service_timeout), 100, 3'600'000));
+  THUNDER_TRY(inRange("fetcher.connect_timeout_ms", ms(f.connect_timeout), 10, 3'600'000));
+  THUNDER_TRY(inRange("fetcher.header_timeout_ms", ms(f.header_timeout), 10, 3'600'000));
+  THUNDER_TRY(inRange("fetcher.idle_timeout_ms", ms(f.idle_timeout), 10, 3'600'000));
+  THUNDER_TRY(inRange("fetcher.max_redirects", f.max_redirects, 0, 20));
+  THUNDER_TRY(inRange("fetcher.max_body_mb", f.max_body_bytes >> 20, 1, 1'048'576));
+  THUNDER_TRY(inRange("fetcher.max_concurrent", f.max_concurrent, 1, 100'000));
+  THUNDER_TRY(inRange("fetcher.max_concurrent_per_host", f.max_concurrent_per_host, 1, 100'000));
+  THUNDER_TRY(inRange("fetcher.max_queued", f.max_queued, 0, 1'000'000));
+  THUNDER_TRY(inRange("fetcher.default_ttl_s", static_cast<uint64_t>(f.default_ttl.count()), 0,
+                      static_cast<uint64_t>(f.max_ttl.count())));
+  for (const auto& origin : f.origins) {
+    const bool name_ok =
+        !origin.name.empty() && origin.name.size() <= 64 &&
+        std::all_of(origin.name.begin(), origin.name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+        });
+    if (!name_ok) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "origins: name '{}' must be 1 to 64 letters, digits, '-', '_' or '.' (it is the "
+                  "<name> of /origin/<name>/…)",
+                  origin.name);
+    }
+    if (!isHttpUrl(origin.base_url)) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "origins: url '{}' of origin '{}' must be an http:// or https:// URL",
+                  origin.base_url, origin.name);
+    }
+  }
+  for (const auto& gateway : options.ipfs_gateways) {
+    if (!isHttpUrl(gateway)) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "ipfs.gateways: '{}' must be an http:// or https:// URL of an IPFS trustless "
+                  "gateway",
+                  gateway);
+    }
+  }
+  return {};
+}
+
+}  // namespace
 
 Result<void> validateOptions(const NodeOptions& options) {
   if (options.data_dir.empty()) {
@@ -102,6 +169,7 @@ Result<void> validateOptions(const NodeOptions& options) {
                   "e.g. the output of `openssl rand -hex 24`");
     }
   }
+  THUNDER_TRY(validateFetcherOptions(options));
   if (options.ledger.block_interval.count() < 10 ||
       options.ledger.block_interval.count() > 3600000) {
     return fail(ErrorCode::kInvalidArgument,
