@@ -41,8 +41,8 @@
 #include "base/result.h"
 #include "base/strong_types.h"
 #include "content/blob_store.h"
-#include "executor/async_event.h"
 #include "executor/service_spec.h"
+#include "io/async_event.h"
 #include "ipc/async_channel.h"
 #include "ipc/message.h"
 
@@ -141,8 +141,8 @@ class ControlSession {
   ipc::AsyncChannel channel_;
   ControlContext context_;
   ControlHost& host_;
-  TaskGroup tasks_;
-  AsyncEvent outbox_event_;
+  io::TaskGroup tasks_;
+  io::AsyncEvent outbox_event_;
   boost::asio::steady_timer hello_timer_;
   std::deque<Outgoing> outbox_;
   std::set<boost::asio::posix::stream_descriptor*> pipes_;  // put-blob pipes being read

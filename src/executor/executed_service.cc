@@ -12,7 +12,7 @@
 #include "content/byte_ranges.h"
 #include "content/stored_blob_source.h"
 #include "content/verified_stream.h"
-#include "executor/async_event.h"
+#include "io/async_event.h"
 #include "io/offload.h"
 
 namespace thunder::executor {
@@ -112,7 +112,7 @@ struct ExecutedConnection::State {
   }
 
   asio::any_io_executor executor;
-  AsyncEvent ready;         // the handshake finished (or failed)
+  io::AsyncEvent ready;     // the handshake finished (or failed)
   SessionIo* io = nullptr;  // while run() runs
   int fd = -1;              // the node's end of the data channel, while run() runs
   bool hello_done = false;
@@ -197,7 +197,7 @@ asio::awaitable<void> ExecutedConnection::run(SessionIo& io) {
                     handshake::Commitment::requestHash(handshake::Hash32{}));
   }
 
-  TaskGroup tasks(executor);
+  io::TaskGroup tasks(executor);
   tasks.spawn(serviceToClient());
   co_await clientToService();
   co_await tasks.join();

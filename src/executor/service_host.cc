@@ -238,7 +238,7 @@ asio::awaitable<void> ServiceHost::runInstance() {
   current_ = &instance;
   if (stopping_) beginStop();  // stop() arrived while the process was being spawned
 
-  TaskGroup tasks(context_.executor);
+  io::TaskGroup tasks(context_.executor);
   tasks.spawn(controlTask(instance));
   tasks.spawn(meterTask(instance));
   co_await waitForExit(instance);

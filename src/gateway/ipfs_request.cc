@@ -183,35 +183,8 @@ Result<IpfsPath> parseIpfsPath(std::string_view path) {
   out.cid = std::move(*cid);
   out.cid_text = std::string(cid_text);
   if (slash == std::string_view::npos) return out;
-  std::string_view rest = path.substr(slash + 1);
-  if (rest.empty()) {
-    out.trailing_slash = TrailingSlash::kYes;
-    return out;
-  }
-  if (rest.back() == '/') {
-    out.trailing_slash = TrailingSlash::kYes;
-    rest.remove_suffix(1);
-  }
-  while (true) {
-    const size_t next = rest.find('/');
-    const std::string_view raw = rest.substr(0, next);
-    if (raw.empty()) {
-      return fail(ErrorCode::kInvalidArgument, "empty path segment (\"//\") in \"{}\"",
-                  path.substr(0, 300));
-    }
-    if (out.segments.size() == kMaxIpfsSegments) {
-      return fail(ErrorCode::kInvalidArgument, "the path has more than {} segments",
-                  kMaxIpfsSegments);
-    }
-    THUNDER_ASSIGN_OR_RETURN(auto segment, percentDecode(raw));
-    if (auto ok = ipfs::checkEntryName(segment); !ok) {
-      return fail(ErrorCode::kInvalidArgument, "path segment \"{}\" is not allowed: {}",
-                  raw.substr(0, 300), ok.error().message);
-    }
-    out.segments.push_back(std::move(segment));
-    if (next == std::string_view::npos) break;
-    rest.remove_prefix(next + 1);
-  }
+  THUNDER_TRY(parsePathSegments(path.substr(slash + 1), path, &ipfs::checkEntryName,
+                                kMaxIpfsSegments, out.segments, out.trailing_slash));
   return out;
 }
 

@@ -19,8 +19,8 @@
 #include "fetcher/fetcher.h"
 #include "gateway/conditional.h"
 #include "gateway/content_type.h"
-#include "gateway/loop_event.h"
 #include "gateway/service_route.h"
+#include "io/async_event.h"
 
 namespace thunder::gateway {
 
@@ -150,8 +150,8 @@ class OriginCall : public std::enable_shared_from_this<OriginCall> {
   ServerState& state_;  // only for `stopping`, and only until finish()
   const std::chrono::milliseconds stop_grace_;
   std::shared_ptr<fetcher::FetchHandle> handle_;
-  LoopEvent data_;   // the route or the body waits for bytes
-  LoopEvent space_;  // the reader waits for room
+  io::AsyncEvent data_;   // the route or the body waits for bytes
+  io::AsyncEvent space_;  // the reader waits for room
   asio::steady_timer watchdog_;
   std::optional<Clock::time_point> stop_cut_at_;
   bool finished_ = false;

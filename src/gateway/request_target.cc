@@ -88,32 +88,42 @@ Result<BlobPath> parseBlobPath(std::string_view path) {
   }
   out.id = *id;
   if (slash == std::string_view::npos) return out;
-  std::string_view rest = path.substr(slash + 1);
+  THUNDER_TRY(parsePathSegments(path.substr(slash + 1), path, &content::validateEntryName, SIZE_MAX,
+                                out.segments, out.trailing_slash));
+  return out;
+}
+
+Result<void> parsePathSegments(std::string_view rest, std::string_view path, SegmentCheck check,
+                               size_t max_segments, std::vector<std::string>& segments,
+                               TrailingSlash& trailing_slash) {
   if (rest.empty()) {
-    out.trailing_slash = TrailingSlash::kYes;
-    return out;
+    trailing_slash = TrailingSlash::kYes;
+    return {};
   }
   if (rest.back() == '/') {
-    out.trailing_slash = TrailingSlash::kYes;
+    trailing_slash = TrailingSlash::kYes;
     rest.remove_suffix(1);
   }
   while (true) {
     const size_t next = rest.find('/');
     const std::string_view raw = rest.substr(0, next);
     if (raw.empty()) {
-      return fail(ErrorCode::kInvalidArgument, "empty path segment (\"//\") after \"{}\"",
-                  path.substr(0, std::min<size_t>(path.size(), 300)));
+      return fail(ErrorCode::kInvalidArgument, "empty path segment (\"//\") in \"{}\"",
+                  path.substr(0, 300));
+    }
+    if (segments.size() >= max_segments) {
+      return fail(ErrorCode::kInvalidArgument, "the path has more than {} segments", max_segments);
     }
     THUNDER_ASSIGN_OR_RETURN(auto segment, percentDecode(raw));
-    if (auto ok = content::validateEntryName(segment); !ok) {
+    if (auto ok = check(segment); !ok) {
       return fail(ErrorCode::kInvalidArgument, "path segment \"{}\" is not allowed: {}",
                   raw.substr(0, 300), ok.error().message);
     }
-    out.segments.push_back(std::move(segment));
+    segments.push_back(std::move(segment));
     if (next == std::string_view::npos) break;
     rest.remove_prefix(next + 1);
   }
-  return out;
+  return {};
 }
 
 std::optional<std::string> queryParam(std::string_view query, std::string_view name) {

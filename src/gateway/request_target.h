@@ -42,6 +42,16 @@ bool isBlobRoute(std::string_view path);
 // decodes to one containing '/' or NUL, or is longer than 255 bytes.
 Result<BlobPath> parseBlobPath(std::string_view path);
 
+// The path below a content address: `rest` is what follows "<id>/" in `path` (the whole path,
+// for messages). Appends its percent-decoded segments to `segments` — each must pass `check`
+// (a directory entry name rule), at most `max_segments` in all — and sets `trailing_slash`.
+// kInvalidArgument naming the problem: an empty segment ("a//b"), a bad %-escape, a segment
+// `check` refuses, too many segments.
+using SegmentCheck = Result<void> (*)(std::string_view name);
+Result<void> parsePathSegments(std::string_view rest, std::string_view path, SegmentCheck check,
+                               size_t max_segments, std::vector<std::string>& segments,
+                               TrailingSlash& trailing_slash);
+
 // Decodes %XX escapes (either case; '+' stays '+'). kInvalidArgument on a truncated or non-hex
 // escape.
 Result<std::string> percentDecode(std::string_view text);

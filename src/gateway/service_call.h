@@ -33,10 +33,10 @@
 #include "base/result.h"
 #include "base/strong_types.h"
 #include "gateway/exchange.h"
-#include "gateway/loop_event.h"
 #include "gateway/server_state.h"
 #include "gateway/service_route.h"
 #include "gateway/upload_route.h"
+#include "io/async_event.h"
 
 namespace thunder::gateway {
 
@@ -94,9 +94,9 @@ class ServiceCall : public std::enable_shared_from_this<ServiceCall> {
   std::unique_ptr<ServiceExchange> exchange_;
   Parser parser_;
 
-  LoopEvent pump_done_;  // the route waits for the pump
-  LoopEvent data_;       // the route or the body waits for response bytes
-  LoopEvent space_;      // the reader waits for room in in_
+  io::AsyncEvent pump_done_;  // the route waits for the pump
+  io::AsyncEvent data_;       // the route or the body waits for response bytes
+  io::AsyncEvent space_;      // the reader waits for room in in_
   bool pumping_ = false;
   bool waiting_ = false;  // someone waits in waitMore()
   std::optional<Error> client_error_;

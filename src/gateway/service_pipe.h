@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "base/result.h"
-#include "gateway/loop_event.h"
 #include "gateway/service_route.h"
+#include "io/async_event.h"
 
 namespace thunder::gateway {
 
@@ -71,10 +71,10 @@ class ServicePipe {
   bool request_ended_ = false;
   std::vector<uint8_t> outbound_;  // response bytes from send(), [outbound_pos_, end) unread
   size_t outbound_pos_ = 0;
-  LoopEvent inbound_ready_;
-  LoopEvent inbound_taken_;
-  LoopEvent outbound_ready_;
-  LoopEvent outbound_taken_;
+  io::AsyncEvent inbound_ready_;
+  io::AsyncEvent inbound_taken_;
+  io::AsyncEvent outbound_ready_;
+  io::AsyncEvent outbound_taken_;
 };
 
 // The gateway's side of a ServicePipe. Destroying it aborts the pipe ("the HTTP client went

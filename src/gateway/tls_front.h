@@ -25,8 +25,8 @@
 #include <memory>
 
 #include "gateway/connection.h"  // StopMode
-#include "gateway/loop_event.h"
 #include "gateway/server_state.h"
+#include "io/async_event.h"
 
 struct ssl_st;  // OpenSSL's SSL
 
@@ -103,7 +103,7 @@ class TlsFront final : public std::enable_shared_from_this<TlsFront> {
   bool tls_failed_ = false;      // a fatal TLS error: no close_notify may follow
   bool stop_requested_ = false;  // the server is stopping: no lingering
   bool up_running_ = false;
-  LoopEvent up_done_;
+  io::AsyncEvent up_done_;
   // Allocated once pumping starts, not zero-filled (only the bytes received are ever touched).
   std::unique_ptr<char[]> up_;
   std::unique_ptr<char[]> down_;

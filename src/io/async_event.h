@@ -1,5 +1,5 @@
-// AsyncEvent and TaskGroup: the two small coroutine synchronization tools the executor's
-// coroutines share (internal to executor/).
+// AsyncEvent and TaskGroup: two small coroutine synchronization tools (header-only), used by
+// the executor's connections and the gateway's service and origin exchanges.
 //
 // AsyncEvent is a one-waiter wake-up: wait() suspends until notify() (or returns at once if
 // notify() was called since the last wait()). TaskGroup spawns child coroutines and lets the
@@ -17,7 +17,7 @@
 #include <cstddef>
 #include <memory>
 
-namespace thunder::executor {
+namespace thunder::io {
 
 class AsyncEvent {
  public:
@@ -81,4 +81,4 @@ class TaskGroup {
   std::shared_ptr<State> done_;
 };
 
-}  // namespace thunder::executor
+}  // namespace thunder::io
