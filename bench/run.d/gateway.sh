@@ -14,10 +14,6 @@ else
   head -c 4096 /dev/urandom > "$gw_dir/www/small"
   head -c $((64 << 20)) /dev/urandom > "$gw_dir/www/large"
 
-  gw_free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' \
-      2>/dev/null || echo $((20000 + RANDOM % 30000))
-  }
   # wrk's "99%  1.23ms" in milliseconds.
   gw_ms() {
     awk -v v="$1" 'BEGIN {
@@ -33,34 +29,8 @@ else
     echo "${rps:-0} $(gw_ms "${p99:-0ms}")"
   }
 
-  nginx_port=$(gw_free_port)
-  nginx_user=""
-  [ "$(id -u)" = 0 ] && nginx_user="user root;"
-  cat > "$gw_dir/nginx/nginx.conf" <<NGINX
-$nginx_user
-worker_processes 2;
-daemon off;
-pid $gw_dir/nginx/nginx.pid;
-error_log $gw_dir/nginx/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_requests 1000000;
-  open_file_cache max=1000 inactive=60s;
-  client_body_temp_path $gw_dir/nginx/tmp/body;
-  proxy_temp_path $gw_dir/nginx/tmp/proxy;
-  fastcgi_temp_path $gw_dir/nginx/tmp/fastcgi;
-  uwsgi_temp_path $gw_dir/nginx/tmp/uwsgi;
-  scgi_temp_path $gw_dir/nginx/tmp/scgi;
-  default_type application/octet-stream;
-  server { listen 127.0.0.1:$nginx_port; root $gw_dir/www; }
-}
-NGINX
-  nginx -c "$gw_dir/nginx/nginx.conf" -p "$gw_dir/nginx" > "$gw_dir/nginx/out" 2>&1 &
-  nginx_pid=$!
+  source "$(dirname "${BASH_SOURCE[0]}")/../nginx.sh"
+  bench_start_nginx "$gw_dir" 2
   "$gw_tool" --store "$gw_dir/store" --loops 2 "$gw_dir/www/small" "$gw_dir/www/large" \
     > "$gw_dir/gateway.out" 2> "$gw_dir/gateway.err" &
   gw_pid=$!

@@ -18,34 +18,10 @@ else
   mkdir -p "$og_dir/www" "$og_dir/nginx/logs" "$og_dir/nginx/tmp"
   head -c $((1 << 20)) /dev/urandom > "$og_dir/www/file"
 
-  og_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' \
-    2>/dev/null || echo $((20000 + RANDOM % 30000)))
-  og_user=""
-  [ "$(id -u)" = 0 ] && og_user="user root;"
-  cat > "$og_dir/nginx/nginx.conf" <<NGINX
-$og_user
-worker_processes 1;
-daemon off;
-pid $og_dir/nginx/nginx.pid;
-error_log $og_dir/nginx/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  open_file_cache max=1000 inactive=60s;
-  client_body_temp_path $og_dir/nginx/tmp/body;
-  proxy_temp_path $og_dir/nginx/tmp/proxy;
-  fastcgi_temp_path $og_dir/nginx/tmp/fastcgi;
-  uwsgi_temp_path $og_dir/nginx/tmp/uwsgi;
-  scgi_temp_path $og_dir/nginx/tmp/scgi;
-  default_type application/octet-stream;
-  server { listen 127.0.0.1:$og_port; root $og_dir/www; }
-}
-NGINX
-  nginx -c "$og_dir/nginx/nginx.conf" -p "$og_dir/nginx" > "$og_dir/nginx/out" 2>&1 &
-  og_nginx=$!
+  source "$(dirname "${BASH_SOURCE[0]}")/../nginx.sh"
+  bench_start_nginx "$og_dir" 1
+  og_port=$nginx_port
+  og_nginx=$nginx_pid
   trap 'kill $og_nginx 2>/dev/null; rm -rf "$tmp"' EXIT
   for _ in $(seq 100); do
     curl -s -o /dev/null "http://127.0.0.1:$og_port/file" && break

@@ -697,41 +697,27 @@ TEST_F(IpfsRouteTest, DelegatedRoutingNamesThisGateway) {
 
 // ---- with curl, a real HTTP client ----
 
-bool haveCurl() {
-  return std::system("command -v curl >/dev/null 2>&1") == 0;
-}
-
-std::string run(const std::string& command, int* status) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
-  const int raw = ::pclose(pipe);
-  *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return out;
-}
-
 TEST_F(IpfsRouteTest, CurlSeesTruncatedCarAndWholeFiles) {
-  if (!haveCurl()) GTEST_SKIP() << "curl is not installed";
+  if (!testing::haveTool("curl")) GTEST_SKIP() << "curl is not installed";
   const ipfs::Cid broken = import("trustless_gateway_car/file-3k-and-3-blocks-missing-block.car");
   const std::string url = server_->url() + "/ipfs/" + broken.toString();
   int status = 0;
-  run("curl -sS --max-time 30 -o /dev/null '" + url + "?format=car' 2>/dev/null", &status);
+  testing::run("curl -sS --max-time 30 -o /dev/null '" + url + "?format=car' 2>/dev/null", &status);
   EXPECT_EQ(status, 18) << "curl should report a partial transfer (18)";
 
   const ipfs::Cid root = import("path_gateway_unixfs/dir-with-files.car");
   const std::string dir = server_->url() + "/ipfs/" + root.toString();
-  EXPECT_EQ(run("curl -sS --max-time 30 '" + dir + "/hello.txt'", &status), "hello world\n");
+  EXPECT_EQ(testing::run("curl -sS --max-time 30 '" + dir + "/hello.txt'", &status),
+            "hello world\n");
   EXPECT_EQ(status, 0);
-  EXPECT_EQ(run("curl -sS --max-time 30 -r 0-4 '" + dir + "/hello.txt'", &status), "hello");
+  EXPECT_EQ(testing::run("curl -sS --max-time 30 -r 0-4 '" + dir + "/hello.txt'", &status),
+            "hello");
   // Follows the directory redirect to the listing.
-  EXPECT_NE(run("curl -sSL --max-time 30 '" + dir + "'", &status).find("multiblock.txt"),
+  EXPECT_NE(testing::run("curl -sSL --max-time 30 '" + dir + "'", &status).find("multiblock.txt"),
             std::string::npos);
-  EXPECT_EQ(run("curl -sS --max-time 30 -o /dev/null -w '%{http_code}' '" + server_->url() +
-                    "/ipfs/bafkqaaa?format=car'",
-                &status),
+  EXPECT_EQ(testing::run("curl -sS --max-time 30 -o /dev/null -w '%{http_code}' '" +
+                             server_->url() + "/ipfs/bafkqaaa?format=car'",
+                         &status),
             "200");
 }
 
